@@ -1,0 +1,41 @@
+// Backbone weights in (OpenAI TorchScript archive, plain state dict, safetensors, or seeded random)
+// and adapter files in and out (safetensors with the reference's tensor names and a versioned header).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "cma/core/tensor_io.h"
+#include "cma/model/clip.h"
+
+namespace cma::model {
+
+constexpr const char* kAdapterFormat = "cma-adapters";
+constexpr int kAdapterFormatVersion = 1;
+
+// Reads a backbone: ".safetensors" (keys as OpenAI's, optionally under "backbone."), else a
+// TorchScript archive such as OpenAI's ViT-B-32.pt, else a torch.save'd state dict. The archive's
+// scalar entries input_resolution, context_length and vocab_size are dropped.
+TensorMap read_backbone(const std::string& path);
+
+// A spec is "random:<preset>" (seeded CLIP-style init) or a weights file path.
+// Builds the model with architecture read from the weights, loads them, freezes the backbone.
+ClipModel build_model(const std::string& spec, const ModelOptions& options, uint64_t seed);
+
+// Copies a state dict into the model's backbone. Missing or extra keys and shape mismatches fail
+// naming the key and both shapes. Values are converted to each parameter's dtype.
+void load_backbone(ClipModelImpl& model, const TensorMap& weights, const std::string& source);
+
+// CLIP's own initialisation scheme (normal with CLIP's stds), for demos and tests.
+void random_init_backbone(ClipModelImpl& model);
+
+// Adapter files: reference tensor names, metadata format/version/r/ds/activation/widths/layers.
+void save_adapters(const ClipModelImpl& model, const std::string& path,
+                   const std::map<std::string, std::string>& extra_metadata = {});
+// Loads adapters; a file for another shape fails naming the tensor and both shapes.
+void load_adapters(ClipModelImpl& model, const std::string& path);
+
+// Copies named tensors into the model's adapters (shapes must match exactly).
+void assign_adapters(ClipModelImpl& model, const TensorMap& tensors, const std::string& source);
+
+}  // namespace cma::model

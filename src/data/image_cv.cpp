@@ -1,0 +1,106 @@
+// Image decoding with OpenCV's imgcodecs. OpenCV hands back BGR(A) in 8 or 16 bits; this file turns
+// that into the RGB(A) 8-bit layout PIL would show. Builds without OpenCV drop this file.
+#include <algorithm>
+#include <fstream>
+#include <vector>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "cma/core/error.h"
+#include "cma/data/image.h"
+
+namespace cma::data {
+namespace {
+
+// 16-bit -> 8-bit with rounding (v * 255 / 65535), as PIL's I;16 -> L conversion scales.
+cv::Mat to_8bit(const cv::Mat& m, const std::string& name) {
+  if (m.depth() == CV_8U) return m;
+  cv::Mat out;
+  if (m.depth() == CV_16U) {
+    m.convertTo(out, CV_8U, 1.0 / 257.0);
+  } else if (m.depth() == CV_32F || m.depth() == CV_64F) {  // HDR/EXR: values in [0, 1]
+    m.convertTo(out, CV_8U, 255.0);
+  } else {
+    throw Error("image " + name + ": unsupported sample depth (OpenCV depth code " +
+                std::to_string(m.depth()) + "); expected 8- or 16-bit samples");
+  }
+  return out;
+}
+
+// Copies an 8-bit OpenCV matrix into `img`, reordering BGR(A) to RGB(A). Grey+alpha (2 channels)
+// becomes RGBA with the grey replicated, which resizes exactly as PIL's LA mode does.
+void copy_reordered(const cv::Mat& m, Image& img) {
+  const int w = m.cols, h = m.rows, cin = m.channels();
+  img.width = w;
+  img.height = h;
+  img.channels = cin == 2 ? 4 : cin;
+  img.pixels.resize(static_cast<size_t>(w) * h * img.channels);
+  for (int y = 0; y < h; ++y) {
+    const uint8_t* src = m.ptr<uint8_t>(y);
+    uint8_t* dst = img.pixels.data() + static_cast<size_t>(y) * w * img.channels;
+    if (cin == 1) {
+      std::copy(src, src + w, dst);
+    } else if (cin == 2) {
+      for (int x = 0; x < w; ++x, src += 2, dst += 4) {
+        dst[0] = dst[1] = dst[2] = src[0];
+        dst[3] = src[1];
+      }
+    } else if (cin == 3) {
+      for (int x = 0; x < w; ++x, src += 3, dst += 3) {
+        dst[0] = src[2];
+        dst[1] = src[1];
+        dst[2] = src[0];
+      }
+    } else {
+      for (int x = 0; x < w; ++x, src += 4, dst += 4) {
+        dst[0] = src[2];
+        dst[1] = src[1];
+        dst[2] = src[0];
+        dst[3] = src[3];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name_for_errors) {
+  require(data != nullptr && size > 0, "image " + name_for_errors + " is empty (0 bytes)");
+  cv::Mat decoded;
+  try {
+    // IMREAD_UNCHANGED keeps grey as one channel, keeps alpha and 16 bits, and (like PIL's open)
+    // ignores the EXIF orientation.
+    const cv::Mat buf(1, static_cast<int>(size), CV_8U, const_cast<uint8_t*>(data));
+    decoded = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    throw Error("cannot decode image " + name_for_errors + ": " + e.what());
+  }
+  if (decoded.empty()) {
+    throw Error("cannot decode image " + name_for_errors +
+                ": not a readable image (corrupt, truncated or unsupported format)");
+  }
+  const int ch = decoded.channels();
+  if (ch < 1 || ch > 4) {
+    throw Error("image " + name_for_errors + " has " + std::to_string(ch) +
+                " channels; expected 1 (grey), 3 (colour) or 4 (colour + alpha)");
+  }
+  Image img;
+  copy_reordered(to_8bit(decoded, name_for_errors), img);
+  return img;
+}
+
+Image decode_image(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) throw Error("cannot open image " + path + ": no such file or not readable");
+  const std::streamsize n = f.tellg();
+  if (n <= 0) throw Error("image " + path + " is empty (0 bytes)");
+  std::vector<uint8_t> bytes(static_cast<size_t>(n));
+  f.seekg(0);
+  if (!f.read(reinterpret_cast<char*>(bytes.data()), n)) {
+    throw Error("cannot read image " + path + ": read failed after " + std::to_string(f.gcount()) +
+                " of " + std::to_string(n) + " bytes");
+  }
+  return decode_image_bytes(bytes.data(), bytes.size(), path);
+}
+
+}  // namespace cma::data

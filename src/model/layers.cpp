@@ -1,0 +1,90 @@
+#include "cma/model/layers.h"
+
+namespace cma::model {
+
+torch::Tensor layer_norm_fp32(const torch::Tensor& x, const torch::nn::LayerNorm& ln) {
+  const auto& o = ln->options;
+  auto y = torch::layer_norm(x.to(torch::kFloat), o.normalized_shape(), ln->weight, ln->bias, o.eps());
+  return y.to(x.scalar_type());
+}
+
+AttentionImpl::AttentionImpl(int width, int heads_) : heads(heads_) {
+  in_proj_weight = register_parameter("in_proj_weight", torch::empty({3 * width, width}));
+  in_proj_bias = register_parameter("in_proj_bias", torch::zeros({3 * width}));
+  out_proj = register_module("out_proj", torch::nn::Linear(width, width));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& q_in, const torch::Tensor& kv_in,
+                                     const torch::Tensor& mask) {
+  const int64_t B = q_in.size(0), Q = q_in.size(1), T = kv_in.size(1), D = q_in.size(2);
+  const int64_t hd = D / heads;
+  const auto w = in_proj_weight.chunk(3, 0);  // 3 x [D, D]
+  const auto b = in_proj_bias.chunk(3, 0);    // 3 x [D]
+  // PyTorch's MHA scales q before the product; doing the same keeps rounding close to the reference.
+  auto q = torch::linear(q_in, w[0], b[0]) * (1.0 / std::sqrt(static_cast<double>(hd)));  // [B, Q, D]
+  auto k = torch::linear(kv_in, w[1], b[1]);                                               // [B, T, D]
+  auto v = torch::linear(kv_in, w[2], b[2]);                                               // [B, T, D]
+  q = q.view({B, Q, heads, hd}).transpose(1, 2);                                           // [B, H, Q, hd]
+  k = k.view({B, T, heads, hd}).transpose(1, 2);                                           // [B, H, T, hd]
+  v = v.view({B, T, heads, hd}).transpose(1, 2);                                           // [B, H, T, hd]
+  auto scores = torch::matmul(q, k.transpose(-2, -1));                                     // [B, H, Q, T]
+  if (mask.defined()) scores = scores + (mask.dim() == 3 ? mask.unsqueeze(1) : mask).to(scores.scalar_type());
+  auto probs = torch::softmax(scores, -1);                                                 // [B, H, Q, T]
+  auto out = torch::matmul(probs, v);                                                      // [B, H, Q, hd]
+  out = out.transpose(1, 2).reshape({B, Q, D});                                            // [B, Q, D]
+  return out_proj(out);                                                                    // [B, Q, D]
+}
+
+MlpImpl::MlpImpl(int width) {
+  c_fc = register_module("c_fc", torch::nn::Linear(width, 4 * width));
+  c_proj = register_module("c_proj", torch::nn::Linear(4 * width, width));
+}
+
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  auto h = c_fc(x);                         // [B, T, 4D]
+  h = h * torch::sigmoid(1.702 * h);        // QuickGELU
+  return c_proj(h);                         // [B, T, D]
+}
+
+ResidualBlockImpl::ResidualBlockImpl(int width, int heads) {
+  attn = register_module("attn", Attention(width, heads));
+  ln_1 = register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(1e-5)));
+  mlp = register_module("mlp", Mlp(width));
+  ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(1e-5)));
+}
+
+torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
+                                         const AdapterBank& adapters, int block,
+                                         const torch::Tensor& query_pos) {
+  const auto normed = layer_norm_fp32(x, ln_1);  // [B, T, D]
+  torch::Tensor residual = x, queries = normed, row_mask = mask;
+  if (query_pos.defined()) {
+    const auto rows = torch::arange(x.size(0), query_pos.options());
+    residual = x.index({rows, query_pos}).unsqueeze(1);       // [B, 1, D]
+    queries = normed.index({rows, query_pos}).unsqueeze(1);   // [B, 1, D]
+    if (mask.defined()) row_mask = mask.index_select(0, query_pos).unsqueeze(1);  // [B, 1, T]
+  }
+  auto a = attn(queries, normed, row_mask);  // [B, Q, D]
+  if (adapters.enabled()) a = adapters.apply(2 * block, a, is_training());
+  auto h = residual + a;                     // [B, Q, D]
+  auto m = mlp(layer_norm_fp32(h, ln_2));    // [B, Q, D]
+  if (adapters.enabled()) m = adapters.apply(2 * block + 1, m, is_training());
+  return h + m;                              // [B, Q, D]
+}
+
+TransformerImpl::TransformerImpl(int width, int layers, int heads) {
+  resblocks = register_module("resblocks", torch::nn::ModuleList());
+  for (int i = 0; i < layers; ++i) resblocks->push_back(ResidualBlock(width, heads));
+}
+
+torch::Tensor TransformerImpl::forward(torch::Tensor x, const torch::Tensor& mask,
+                                       const AdapterBank& adapters, const torch::Tensor& last_query_pos) {
+  const int n = layers();
+  for (int i = 0; i < n; ++i) {
+    auto block = resblocks->ptr<ResidualBlockImpl>(i);
+    x = block->forward(x, mask, adapters, i, i == n - 1 ? last_query_pos : torch::Tensor());
+  }
+  return x;  // [B, T, D] or [B, 1, D]
+}
+
+}  // namespace cma::model

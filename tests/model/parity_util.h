@@ -1,0 +1,88 @@
+// Shared pieces of the parity suites: build the model a fixture describes and compare tensors
+// with a message that names the tensor, the max difference and the first bad index.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cma/core/tensor_io.h"
+#include "cma/model/clip.h"
+#include "cma/model/head.h"
+#include "cma/model/weights.h"
+#include "cma/train/optimizer.h"
+
+namespace cma::testing {
+
+struct Fixture {
+  std::string path;
+  nlohmann::json config;
+  TensorMap tensors;
+};
+
+inline Fixture load_fixture(const std::string& path) {
+  st::File f(path);
+  return {path, nlohmann::json::parse(f.meta("config")), load_tensors(f)};
+}
+
+inline TensorMap with_prefix(const TensorMap& all, const std::string& prefix) {
+  TensorMap out;
+  for (const auto& kv : all) {
+    if (kv.first.compare(0, prefix.size(), prefix) == 0) out[kv.first.substr(prefix.size())] = kv.second;
+  }
+  return out;
+}
+
+inline model::ModelOptions fixture_options(const nlohmann::json& c) {
+  model::ModelOptions o;
+  o.adapter.reduction_dims = c.at("r");
+  o.adapter.share_dim = c.at("ds");
+  o.adapter.non_linearity = c.value("act", "quick_gelu");
+  o.adapter.init_std = c.value("std", 0.01);
+  o.head.q_score = c.value("q_score", 1) != 0;
+  o.head.q_score_temp = c.value("temp", 5.0);
+  return o;
+}
+
+// The fixture's backbone and initial adapters in a frozen fp32 model.
+inline model::ClipModel fixture_model(const Fixture& fx) {
+  auto m = model::ClipModel(model::ClipConfig::from_json(fx.config), fixture_options(fx.config));
+  model::load_backbone(*m, with_prefix(fx.tensors, "backbone."), fx.path);
+  model::assign_adapters(*m, with_prefix(fx.tensors, "adapter."), fx.path);
+  m->freeze_backbone();
+  return m;
+}
+
+// Returns "" when |got - want| <= tol everywhere, else a message naming the tensor.
+inline std::string compare(const std::string& name, const torch::Tensor& got, const torch::Tensor& want,
+                           double tol, bool relative_to_max = false, bool abs_or_rel = false) {
+  if (got.sizes() != want.sizes()) return name + ": shape " + c10::str(got.sizes()) + " vs " + c10::str(want.sizes());
+  const auto g = got.detach().to(torch::kDouble).flatten(), w = want.to(torch::kDouble).flatten();
+  auto diff = (g - w).abs();
+  torch::Tensor bound;
+  if (relative_to_max) bound = torch::full_like(diff, tol * std::max(w.abs().max().item<double>(), 1e-30));
+  else if (abs_or_rel) bound = torch::clamp_min(w.abs() * tol, tol);
+  else bound = torch::full_like(diff, tol);
+  const auto bad = (diff > bound).nonzero();
+  if (bad.numel() == 0) return "";
+  const int64_t i = bad[0][0].item<int64_t>();
+  return name + ": max diff " + std::to_string(diff.max().item<double>()) + ", first bad index " +
+         std::to_string(i) + " (got " + std::to_string(g[i].item<double>()) + ", want " +
+         std::to_string(w[i].item<double>()) + "), " + std::to_string(bad.size(0)) + " of " +
+         std::to_string(diff.numel()) + " out of tolerance";
+}
+
+struct ForwardOut {
+  torch::Tensor text, frames, logits, loss;
+};
+
+inline ForwardOut run_forward(model::ClipModelImpl& m, const TensorMap& t) {
+  ForwardOut o;
+  o.text = m.encode_text(t.at("input.text_ids"));
+  o.frames = m.encode_video(t.at("input.video"));
+  o.logits = model::retrieval_logits(o.text, o.frames, t.at("input.video_mask"), m.logit_scale, m.options().head);
+  o.loss = model::symmetric_ce_loss(o.logits);
+  return o;
+}
+
+}  // namespace cma::testing
