@@ -1,24 +1,33 @@
 // Image decoding with OpenCV's imgcodecs. OpenCV hands back BGR(A) in 8 or 16 bits; this file turns
 // that into the RGB(A) 8-bit layout PIL would show. Builds without OpenCV drop this file.
-#include <algorithm>
-#include <fstream>
-#include <vector>
+#include "cma/data/image.h"
+
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <algorithm>
+#include <fstream>
+#include <vector>
+
 #include "cma/core/error.h"
-#include "cma/data/image.h"
 
 namespace cma::data {
 namespace {
 
-// 16-bit -> 8-bit with rounding (v * 255 / 65535), as PIL's I;16 -> L conversion scales.
+// 16-bit -> 8-bit by keeping the high byte, which is how Pillow unpacks 16-bit RGB(A) PNGs
+// ("RGB;16B"). Float images (EXR, HDR) are taken as [0, 1] and saturated.
 cv::Mat to_8bit(const cv::Mat& m, const std::string& name) {
   if (m.depth() == CV_8U) return m;
   cv::Mat out;
   if (m.depth() == CV_16U) {
-    m.convertTo(out, CV_8U, 1.0 / 257.0);
-  } else if (m.depth() == CV_32F || m.depth() == CV_64F) {  // HDR/EXR: values in [0, 1]
+    out.create(m.rows, m.cols, CV_MAKETYPE(CV_8U, m.channels()));
+    const int n = m.cols * m.channels();
+    for (int y = 0; y < m.rows; ++y) {
+      const uint16_t* src = m.ptr<uint16_t>(y);
+      uint8_t* dst = out.ptr<uint8_t>(y);
+      for (int i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i] >> 8);
+    }
+  } else if (m.depth() == CV_32F || m.depth() == CV_64F) {
     m.convertTo(out, CV_8U, 255.0);
   } else {
     throw Error("image " + name + ": unsupported sample depth (OpenCV depth code " +

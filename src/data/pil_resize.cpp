@@ -7,12 +7,16 @@
 // each pass rounds (adds half) and clips to 8 bits. A pass whose size does not change is skipped.
 // Because every output pixel depends only on its own taps, resampling just the crop window gives
 // the same bytes as resizing the whole image and cropping afterwards.
+#include "cma/data/image.h"
+
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "cma/core/error.h"
-#include "cma/data/image.h"
 
 namespace cma::data {
 namespace {
@@ -225,8 +229,13 @@ Image pil_resize_bicubic(const Image& in, int out_w, int out_h) {
 void clip_resize_dims(int w, int h, int size, int* out_w, int* out_h) {
   const int short_side = std::min(w, h), long_side = std::max(w, h);
   // Python's int(size * long / short): true division in double, truncated.
-  const int new_long =
-      static_cast<int>(static_cast<double>(static_cast<int64_t>(size) * long_side) / short_side);
+  const double new_long_exact =
+      static_cast<double>(static_cast<int64_t>(size) * long_side) / short_side;
+  require(new_long_exact < 2147483647.0,
+          "clip_resize_dims: a " + std::to_string(w) + "x" + std::to_string(h) +
+              " image resized to shorter side " + std::to_string(size) +
+              " would be too large; the aspect ratio is implausible for a video frame");
+  const int new_long = static_cast<int>(new_long_exact);
   *out_w = w <= h ? size : new_long;
   *out_h = w <= h ? new_long : size;
 }

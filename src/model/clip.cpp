@@ -34,7 +34,8 @@ VisionTransformerImpl::VisionTransformerImpl(const ClipConfig& c) {
   proj = register_parameter("proj", torch::zeros({D, c.embed_dim}));
 }
 
-torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const AdapterBank& adapters) {
+torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const AdapterBank& adapters,
+                                             bool prune_last_block) {
   const auto dtype = conv1->weight.scalar_type();
   auto x = conv1(images.to(dtype));                                      // [BF, Dv, g, g]
   const int64_t BF = x.size(0), D = x.size(1);
@@ -43,9 +44,13 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const 
   x = torch::cat({cls, x}, 1) + positional_embedding.to(dtype);          // [BF, T, Dv]
   x = layer_norm_fp32(x, ln_pre);                                        // [BF, T, Dv]
   // The last block computes the class token only: nothing else reaches the output.
-  const auto cls_pos = torch::zeros({BF}, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
-  x = transformer(x, torch::Tensor(), adapters, cls_pos);                // [BF, 1, Dv]
-  x = layer_norm_fp32(x.squeeze(1), ln_post);                            // [BF, Dv]
+  if (prune_last_block) {
+    const auto cls_pos = torch::zeros({BF}, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+    x = transformer(x, torch::Tensor(), adapters, cls_pos).squeeze(1);   // [BF, Dv]
+  } else {
+    x = transformer(x, torch::Tensor(), adapters).select(1, 0);          // [BF, Dv]
+  }
+  x = layer_norm_fp32(x, ln_post);                                       // [BF, Dv]
   return torch::matmul(x, proj.to(dtype));                               // [BF, E]
 }
 
@@ -177,15 +182,20 @@ torch::Tensor ClipModelImpl::encode_text(const torch::Tensor& ids) {
   x = x.to(dtype);
   // The caption embedding is read at the end token (the largest id); the last block computes only it.
   const auto eot = ids.argmax(-1);                                         // [B]
-  x = transformer(x, causal_mask_, bank(Encoder::Text), eot);              // [B, 1, Dt]
-  x = layer_norm_fp32(x.squeeze(1), ln_final);                             // [B, Dt]
+  if (prune_last_block) {
+    x = transformer(x, causal_mask_, bank(Encoder::Text), eot).squeeze(1);  // [B, Dt]
+  } else {
+    x = transformer(x, causal_mask_, bank(Encoder::Text));                  // [B, L, Dt]
+    x = x.index({torch::arange(x.size(0), eot.options()), eot});            // [B, Dt]
+  }
+  x = layer_norm_fp32(x, ln_final);                                        // [B, Dt]
   return torch::matmul(x, text_projection.to(dtype)).to(torch::kFloat);    // [B, E]
 }
 
 torch::Tensor ClipModelImpl::encode_video(const torch::Tensor& video) {
   const int64_t B = video.size(0), F = video.size(1);
   auto frames = video.reshape({B * F, video.size(2), video.size(3), video.size(4)});  // [BF, 3, R, R]
-  auto emb = visual(frames, bank(Encoder::Vision));                                    // [BF, E]
+  auto emb = visual->forward(frames, bank(Encoder::Vision), prune_last_block);          // [BF, E]
   return emb.to(torch::kFloat).view({B, F, -1});                                       // [B, F, E]
 }
 

@@ -17,6 +17,11 @@
 #include "cma/core/safetensors.h"
 #include "test_paths.h"
 
+#if CMA_WITH_OPENCV
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#endif
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -26,6 +31,79 @@ constexpr int kSize = 224;
 constexpr float kOneLevel = 0.0155f;
 constexpr float kTwoLevels = 0.031f;
 constexpr double kMinWithinOne = 0.999;
+
+// A deterministic pseudo-random image (high-contrast noise stresses rounding and clipping).
+Image noise_image(int w, int h, int channels) {
+  Image img;
+  img.width = w, img.height = h, img.channels = channels;
+  img.pixels.resize(static_cast<size_t>(w) * h * channels);
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = (i * 2654435761u >> 13) & 255;
+  return img;
+}
+
+TEST(Preprocess, ResizeDimsAndCropWindowFollowTorchvision) {
+  int w = 0, h = 0;
+  cma::data::clip_resize_dims(227, 500, kSize, &w, &h);  // int(224 * 500 / 227) = 493
+  EXPECT_EQ(w, 224);
+  EXPECT_EQ(h, 493);
+  cma::data::clip_resize_dims(1280, 720, kSize, &w, &h);  // int(398.2)
+  EXPECT_EQ(w, 398);
+  EXPECT_EQ(h, 224);
+  // Cropping the window equals resizing the whole image and cropping at round((dim - 224) / 2).
+  const Image img = noise_image(227, 500, 3);
+  const Image full = cma::data::pil_resize_bicubic(img, 224, 493);
+  const std::vector<uint8_t> crop = cma::data::clip_resize_crop(img);
+  const int top = 134;  // Python's round(134.5) is 134 (halves to even)
+  for (int y = 0; y < kSize; ++y) {
+    ASSERT_EQ(0, std::memcmp(crop.data() + y * kSize * 3,
+                             full.pixels.data() + (y + top) * kSize * 3, kSize * 3))
+        << "row " << y;
+  }
+}
+
+TEST(Preprocess, OpaqueRgbaResizesLikeRgb) {
+  // Premultiplying by alpha 255 is exact, so an opaque RGBA image must give the RGB result.
+  const Image rgb = noise_image(97, 61, 3);
+  Image rgba;
+  rgba.width = rgb.width, rgba.height = rgb.height, rgba.channels = 4;
+  for (size_t p = 0; p < rgb.pixels.size(); p += 3) {
+    rgba.pixels.insert(rgba.pixels.end(), {rgb.pixels[p], rgb.pixels[p + 1], rgb.pixels[p + 2], 255});
+  }
+  EXPECT_EQ(cma::data::clip_resize_crop(rgba, 40), cma::data::clip_resize_crop(rgb, 40));
+}
+
+TEST(Preprocess, GreyResizesLikeReplicatedRgb) {
+  const Image grey = noise_image(50, 70, 1);
+  Image rgb;
+  rgb.width = grey.width, rgb.height = grey.height, rgb.channels = 3;
+  for (uint8_t v : grey.pixels) rgb.pixels.insert(rgb.pixels.end(), {v, v, v});
+  EXPECT_EQ(cma::data::clip_resize_crop(grey, 32), cma::data::clip_resize_crop(rgb, 32));
+}
+
+TEST(Preprocess, NormalizeMatchesClipConstants) {
+  const std::vector<uint8_t> hwc = {0, 128, 255, 255, 0, 128, 10, 20, 30, 40, 50, 60};  // 2x2 RGB
+  std::vector<float> chw(12);
+  cma::data::normalize_clip(hwc.data(), 2, chw.data());
+  for (int c = 0; c < 3; ++c) {
+    for (int p = 0; p < 4; ++p) {
+      const float want =
+          (static_cast<float>(hwc[p * 3 + c]) / 255.0f - cma::data::kClipMean[c]) /
+          cma::data::kClipStd[c];
+      EXPECT_EQ(chw[c * 4 + p], want) << "channel " << c << " pixel " << p;
+    }
+  }
+  EXPECT_NEAR(chw[0], -0.48145466 / 0.26862954, 1e-6);
+}
+
+TEST(Preprocess, InvalidImageIsRejected) {
+  Image img;
+  EXPECT_THROW(cma::data::pil_resize_bicubic(img, 10, 10), cma::Error);
+  img.width = 4, img.height = 4, img.channels = 2;
+  img.pixels.resize(32);
+  EXPECT_THROW(cma::data::clip_resize_crop(img), cma::Error);
+}
+
+#if CMA_WITH_OPENCV
 
 std::vector<float> preprocess(const std::string& path) {
   const Image img = cma::data::decode_image(path);
@@ -155,37 +233,6 @@ TEST(Preprocess, ImageAlreadyAtSizePassesThroughUnchanged) {
   EXPECT_EQ(cma::data::pil_resize_bicubic(img, kSize, kSize).pixels, img.pixels);
 }
 
-TEST(Preprocess, ResizeDimsAndCropWindowFollowTorchvision) {
-  int w = 0, h = 0;
-  cma::data::clip_resize_dims(227, 500, kSize, &w, &h);  // int(224 * 500 / 227) = 493
-  EXPECT_EQ(w, 224);
-  EXPECT_EQ(h, 493);
-  cma::data::clip_resize_dims(1280, 720, kSize, &w, &h);  // int(398.2)
-  EXPECT_EQ(w, 398);
-  EXPECT_EQ(h, 224);
-  // Cropping the window equals resizing the whole image and cropping at round((dim - 224) / 2).
-  Image img;
-  img.width = 227, img.height = 500, img.channels = 3;
-  img.pixels.resize(227 * 500 * 3);
-  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = (i * 2654435761u >> 13) & 255;
-  const Image full = cma::data::pil_resize_bicubic(img, 224, 493);
-  const std::vector<uint8_t> crop = cma::data::clip_resize_crop(img);
-  const int top = 134;  // Python's round(134.5) is 134 (halves to even)
-  for (int y = 0; y < kSize; ++y) {
-    ASSERT_EQ(0, std::memcmp(crop.data() + y * kSize * 3,
-                             full.pixels.data() + (y + top) * kSize * 3, kSize * 3))
-        << "row " << y;
-  }
-}
-
-TEST(Preprocess, InvalidImageIsRejected) {
-  Image img;
-  EXPECT_THROW(cma::data::pil_resize_bicubic(img, 10, 10), cma::Error);
-  img.width = 4, img.height = 4, img.channels = 2;
-  img.pixels.resize(32);
-  EXPECT_THROW(cma::data::clip_resize_crop(img), cma::Error);
-}
-
 // Per-frame cost of the loader's hot path on a 320x240 JPEG: decode + resize + crop.
 TEST(Preprocess, SpeedOf320x240Jpeg) {
   const std::string path = cma::testing::fixture("preprocess/images/a_landscape_320x240.jpg");
@@ -207,5 +254,32 @@ TEST(Preprocess, SpeedOf320x240Jpeg) {
   // Loose bound (machines are shared): catches a pathological regression, not noise.
   EXPECT_LT(ms[reps / 2], 20.0);
 }
+
+TEST(Preprocess, DecodeGivesRgbOrderAndHighByteOf16Bit) {
+  const fs::path dir = fs::temp_directory_path() / "cma_preprocess_test";
+  fs::create_directories(dir);
+  // OpenCV writes BGR(A); one pixel of known colour checks the reordering.
+  cv::Mat bgr(1, 2, CV_8UC3, cv::Scalar(10, 20, 30));
+  const std::string p8 = (dir / "bgr8.png").string();
+  ASSERT_TRUE(cv::imwrite(p8, bgr));
+  const Image a = cma::data::decode_image(p8);
+  ASSERT_EQ(a.channels, 3);
+  EXPECT_EQ(a.pixels, (std::vector<uint8_t>{30, 20, 10, 30, 20, 10}));
+  cv::Mat bgra16(1, 1, CV_16UC4, cv::Scalar(0x0AFF, 0x1400, 0x1E80, 0xFFFF));
+  const std::string p16 = (dir / "bgra16.png").string();
+  ASSERT_TRUE(cv::imwrite(p16, bgra16));
+  const Image b = cma::data::decode_image(p16);
+  ASSERT_EQ(b.channels, 4);
+  EXPECT_EQ(b.pixels, (std::vector<uint8_t>{0x1E, 0x14, 0x0A, 0xFF}));
+}
+
+#else  // !CMA_WITH_OPENCV
+
+TEST(Preprocess, DecodingNeedsOpenCV) {
+  GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV=OFF): image decoding and the fixture "
+                  "comparisons are not compiled";
+}
+
+#endif
 
 }  // namespace

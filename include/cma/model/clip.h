@@ -18,8 +18,9 @@ namespace cma::model {
 class VisionTransformerImpl : public torch::nn::Module {
  public:
   explicit VisionTransformerImpl(const ClipConfig& c);
-  // images [BF, 3, R, R] -> frame embeddings [BF, E]
-  torch::Tensor forward(const torch::Tensor& images, const AdapterBank& adapters);
+  // images [BF, 3, R, R] -> frame embeddings [BF, E]. With `prune_last_block` the last block
+  // computes the class token only (exact: nothing else reaches the output).
+  torch::Tensor forward(const torch::Tensor& images, const AdapterBank& adapters, bool prune_last_block = true);
 
   torch::nn::Conv2d conv1{nullptr};
   torch::Tensor class_embedding;       // [Dv]
@@ -54,6 +55,10 @@ class ClipModelImpl : public torch::nn::Module {
   // Casts the frozen backbone to options().backbone_dtype, keeping embeddings, LayerNorms and
   // logit_scale in fp32 like the reference's convert_weights; adapters follow convert2fp16.
   void apply_precision();
+
+  // Exact saving: the last block computes only the tokens that reach the output (class token,
+  // end token). Off only to measure the saving against the unpruned computation.
+  bool prune_last_block = true;
 
   VisionTransformer visual{nullptr};
   Transformer transformer{nullptr};

@@ -1,0 +1,12 @@
+// `cma bench <what>`: the benchmarks behind every performance claim (one file each).
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace cma::app {
+
+void add_bench_step(CLI::App& bench);
+
+}  // namespace cma::app

@@ -1,0 +1,59 @@
+// `cma info`: the architecture read from the weights and the trained-parameter budget.
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "cma/app/commands.h"
+#include "cma/model/weights.h"
+
+namespace cma::app {
+namespace {
+
+struct InfoArgs {
+  std::string weights = "random:ViT-B/32";
+  model::ModelOptions model;
+};
+
+std::string grouped(int64_t n) {  // 151277313 -> "151,277,313"
+  std::string s = std::to_string(n), out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i && (s.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+void run_info(const InfoArgs& a) {
+  auto m = model::build_model(a.weights, a.model, 0);
+  int64_t backbone = 0, adapters = 0;
+  for (const auto& kv : m->backbone_tensors()) backbone += kv.second.numel();
+  for (const auto& kv : m->adapter_tensors()) adapters += kv.second.numel();
+  const auto& ad = a.model.adapter;
+  std::printf("weights:    %s\n", a.weights.c_str());
+  std::printf("model:      %s\n", m->config().describe().c_str());
+  std::printf("adapters:   r=%d ds=%d activation=%s\n", ad.reduction_dims, ad.share_dim, ad.non_linearity.c_str());
+  std::printf("backbone:   %s parameters (frozen)\n", grouped(backbone).c_str());
+  std::printf("adapters:   %s parameters (trained)\n", grouped(adapters).c_str());
+  std::printf("ratio:      %.2f%% of the backbone\n", 100.0 * adapters / backbone);
+  for (const auto& kv : m->adapter_tensors()) {
+    std::printf("  %-34s %s\n", kv.first.c_str(), c10::str(kv.second.sizes()).c_str());
+  }
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app) {
+  auto args = std::make_shared<InfoArgs>();
+  auto* cmd = app.add_subcommand("info", "Print the architecture and parameter counts of a backbone with adapters");
+  cmd->add_option("--weights", args->weights, "CLIP weights file, or random:<ViT-B/32|ViT-B/16|small|tiny>")
+      ->capture_default_str();
+  cmd->add_option("--adapter-reduction-dims,--adapter_reduction_dims", args->model.adapter.reduction_dims,
+                  "adapter bottleneck r")->capture_default_str();
+  cmd->add_option("--adapter-share-dim,--adapter_share_dim", args->model.adapter.share_dim,
+                  "shared up-projection width ds")->capture_default_str();
+  cmd->callback([args] { run_info(*args); });
+}
+
+}  // namespace cma::app
