@@ -93,11 +93,11 @@ void print_timing(const char* label, const Timing& t) {
 }
 
 void run_bench_step(const StepArgs& a) {
-  set_threads(a.threads);
+  const int threads = set_threads(a.threads);
   auto m = model::build_model(a.weights, a.model, 0);
   m->train();
   std::printf("model %s | %d clips x %d frames, %d-token captions | %d threads | median of %d steps\n",
-              m->config().describe().c_str(), a.batch, a.frames, a.words, torch::get_num_threads(), a.steps);
+              m->config().describe().c_str(), a.batch, a.frames, a.words, threads, a.steps);
   const Timing ours = run_variant(*m, true, a);
   print_timing("cma", ours);
   if (a.baseline) {

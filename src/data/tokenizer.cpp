@@ -150,8 +150,11 @@ struct Tokenizer::Impl {
       int32_t first = 0, second = 0;
       for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
         const PairTable::Merge* m = merges.find(symbols[i], symbols[i + 1]);
-        if (m && (!best || m->rank < best->rank))
-          best = m, first = symbols[i], second = symbols[i + 1];
+        if (m && (!best || m->rank < best->rank)) {
+          best = m;
+          first = symbols[i];
+          second = symbols[i + 1];
+        }
       }
       if (!best) break;
       std::size_t out = 0;
@@ -318,6 +321,7 @@ Tokenizer Tokenizer::clip(const std::string& vocab_gz_path) {
     pos = text.find('\n', start);
     const std::string_view row = std::string_view(text).substr(
         start, pos == std::string::npos ? std::string::npos : pos - start);
+    if (row.empty() && pos == std::string::npos) break;  // the file's final newline
     std::vector<std::string> parts;
     for (std::size_t i = 0; i < row.size();) {
       const std::size_t k = row.find_first_of(" \t\r\v\f", i);

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -143,7 +142,7 @@ void expect_matches(const std::string& image_path, const cma::st::File& expected
   EXPECT_GE(frac, kMinWithinOne) << key << ": only " << 100.0 * frac
                                  << "% of values within one 8-bit level; max diff " << max_diff
                                  << " at " << index(max_at);
-  EXPECT_EQ(first_bad, want.size())
+  EXPECT_TRUE(first_bad == want.size())
       << key << ": first value beyond two levels at " << index(first_bad) << " (flat " << first_bad
       << "): got " << got[first_bad] << ", want " << want[first_bad] << "; max diff " << max_diff;
 }
@@ -231,28 +230,6 @@ TEST(Preprocess, ImageAlreadyAtSizePassesThroughUnchanged) {
   ASSERT_EQ(img.channels, 3);
   EXPECT_EQ(cma::data::clip_resize_crop(img), img.pixels);
   EXPECT_EQ(cma::data::pil_resize_bicubic(img, kSize, kSize).pixels, img.pixels);
-}
-
-// Per-frame cost of the loader's hot path on a 320x240 JPEG: decode + resize + crop.
-TEST(Preprocess, SpeedOf320x240Jpeg) {
-  const std::string path = cma::testing::fixture("preprocess/images/a_landscape_320x240.jpg");
-  ASSERT_FALSE(path.empty()) << "preprocess/images/a_landscape_320x240.jpg not found";
-  std::ifstream f(path, std::ios::binary);
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), {});
-  const int reps = 200;
-  std::vector<double> ms;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const Image img = cma::data::decode_image_bytes(bytes.data(), bytes.size(), path);
-    const std::vector<uint8_t> rgb = cma::data::clip_resize_crop(img);
-    const auto t1 = std::chrono::steady_clock::now();
-    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  std::printf("  320x240 JPEG decode+resize+crop: median %.3f ms, best %.3f ms\n", ms[reps / 2],
-              ms[0]);
-  // Loose bound (machines are shared): catches a pathological regression, not noise.
-  EXPECT_LT(ms[reps / 2], 20.0);
 }
 
 TEST(Preprocess, DecodeGivesRgbOrderAndHighByteOf16Bit) {

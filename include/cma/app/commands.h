@@ -10,7 +10,7 @@ namespace cma::app {
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 
-// Sets LibTorch's intra-op threads (Debian's build defaults to 1); 0 means all cores.
-void set_threads(int threads);
+// Sets the compute threads (Debian's LibTorch defaults to 1); 0 means all cores. Returns the count.
+int set_threads(int threads);
 
 }  // namespace cma::app

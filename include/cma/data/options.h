@@ -1,0 +1,26 @@
+// Typed options of the data subsystem. The JSON config and the CLI flags bind to these fields;
+// each default lives here only.
+#pragma once
+#include <string>
+
+namespace cma::data {
+
+struct DataOptions {
+  std::string anno_path;         // folder with MSRVTT_data.json, MSRVTT_train.9k.csv, MSRVTT_JSFUSION_test.csv
+  std::string features_path;     // folder of <video_id>.mp4/ frame folders (1 fps JPEG/PNG)
+  std::string frames_cache;      // cma prepare's cache file; when set, frames come from it
+  bool train7k = false;          // read MSRVTT_train.7k.csv instead of the 9k split
+  int max_words = 32;            // caption tokens including start and end
+  int max_frames = 12;           // frames per video (zero-padded, masked)
+  int frame_size = 224;          // square frame side after resize and crop (the model's resolution)
+  int slice_framepos = 2;        // more frames than max_frames: 0 head, 1 tail, 2 uniform (linspace)
+  int workers = 4;               // decoding threads of the loader
+  int prefetch = 4;              // batches decoded ahead (bounded queue)
+  std::string tokenizer = "clip";  // clip (BPE vocabulary) | bytes (no merges, no vocabulary needed)
+  std::string bpe_vocab;         // path of bpe_simple_vocab_16e6.txt.gz (else searched, see tokenizer.h)
+
+  // Checks every field; messages name the flag, the value and what is allowed.
+  void validate() const;
+};
+
+}  // namespace cma::data
