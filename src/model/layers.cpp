@@ -18,15 +18,22 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& q_in, const torch::Ten
                                      const torch::Tensor& mask) {
   const int64_t B = q_in.size(0), Q = q_in.size(1), T = kv_in.size(1), D = q_in.size(2);
   const int64_t hd = D / heads;
-  const auto w = in_proj_weight.chunk(3, 0);  // 3 x [D, D]
-  const auto b = in_proj_bias.chunk(3, 0);    // 3 x [D]
+  torch::Tensor q, k, v;
+  if (q_in.is_same(kv_in)) {  // self-attention over all tokens: one packed GEMM
+    const auto qkv = torch::linear(q_in, in_proj_weight, in_proj_bias).chunk(3, -1);  // 3 x [B, T, D]
+    q = qkv[0], k = qkv[1], v = qkv[2];
+  } else {  // pruned last block: queries for a few tokens, keys and values for all
+    const auto w = in_proj_weight.chunk(3, 0);                                         // 3 x [D, D]
+    const auto b = in_proj_bias.chunk(3, 0);                                           // 3 x [D]
+    q = torch::linear(q_in, w[0], b[0]);                                               // [B, Q, D]
+    const auto kv = torch::linear(kv_in, in_proj_weight.slice(0, D), in_proj_bias.slice(0, D)).chunk(2, -1);
+    k = kv[0], v = kv[1];                                                              // [B, T, D] each
+  }
   // PyTorch's MHA scales q before the product; doing the same keeps rounding close to the reference.
-  auto q = torch::linear(q_in, w[0], b[0]) * (1.0 / std::sqrt(static_cast<double>(hd)));  // [B, Q, D]
-  auto k = torch::linear(kv_in, w[1], b[1]);                                               // [B, T, D]
-  auto v = torch::linear(kv_in, w[2], b[2]);                                               // [B, T, D]
-  q = q.view({B, Q, heads, hd}).transpose(1, 2);                                           // [B, H, Q, hd]
-  k = k.view({B, T, heads, hd}).transpose(1, 2);                                           // [B, H, T, hd]
-  v = v.view({B, T, heads, hd}).transpose(1, 2);                                           // [B, H, T, hd]
+  q = q * (1.0 / std::sqrt(static_cast<double>(hd)));                                  // [B, Q, D]
+  q = q.reshape({B, Q, heads, hd}).transpose(1, 2);                                        // [B, H, Q, hd]
+  k = k.reshape({B, T, heads, hd}).transpose(1, 2);                                        // [B, H, T, hd]
+  v = v.reshape({B, T, heads, hd}).transpose(1, 2);                                        // [B, H, T, hd]
   auto scores = torch::matmul(q, k.transpose(-2, -1));                                     // [B, H, Q, T]
   if (mask.defined()) scores = scores + (mask.dim() == 3 ? mask.unsqueeze(1) : mask).to(scores.scalar_type());
   auto probs = torch::softmax(scores, -1);                                                 // [B, H, Q, T]

@@ -1,0 +1,102 @@
+// Two ranks over Gloo (as two threads of this process, each with its own process group) against
+// the reference's two-rank run: global loss, rank-averaged gradients, BertAdam trajectory.
+#include <thread>
+
+#include "../model/parity_util.h"
+#include "cma/dist/communicator.h"
+#include "test_paths.h"
+
+namespace cma::testing {
+namespace {
+
+struct RankResult {
+  std::vector<double> losses;
+  TensorMap grads, finals;
+  std::string error;
+};
+
+torch::Tensor rows(const torch::Tensor& t, int rank, int64_t k) { return t.slice(0, rank * k, (rank + 1) * k); }
+
+// One rank's forward: its own rows encoded, every rank's embeddings gathered, the global loss.
+torch::Tensor rank_loss(model::ClipModelImpl& m, const TensorMap& in, dist::Communicator& comm, int64_t k) {
+  const int r = comm.rank();
+  auto t = dist::all_gather_with_grad(comm, m.encode_text(rows(in.at("input.text_ids"), r, k)));
+  auto v = dist::all_gather_with_grad(comm, m.encode_video(rows(in.at("input.video"), r, k)));
+  auto mask = comm.all_gather(rows(in.at("input.video_mask"), r, k).contiguous());
+  return model::symmetric_ce_loss(model::retrieval_logits(t, v, mask, m.logit_scale, m.options().head));
+}
+
+void run_rank(const Fixture& fx, int rank, int world, int port, RankResult* out) {
+  try {
+    dist::DistOptions o;
+    o.backend = "gloo";
+    o.master_port = port;
+    o.timeout_seconds = 60;
+    auto comm = dist::make_communicator(o, {rank, world, rank}, false);
+    auto m = fixture_model(fx);
+    const int64_t k = fx.config.at("rows_per_rank");
+    train::OptimizerOptions opt;
+    opt.lr = fx.config.at("lr");
+    train::BertAdam adam(train::make_param_groups(m->adapter_tensors(), opt.lr, opt.weight_decay), opt,
+                         fx.config.at("t_total").get<double>());
+    for (int s = 0; s < fx.config.at("steps").get<int>(); ++s) {
+      for (auto& p : adam.all_params()) p.mutable_grad() = torch::Tensor();
+      auto loss = rank_loss(*m, fx.tensors, *comm, k);
+      out->losses.push_back(loss.item<double>());
+      loss.backward();
+      dist::average_gradients(*comm, adam.all_params());
+      if (s == 0) {
+        for (const auto& [name, p] : m->adapter_tensors()) out->grads[name] = p.grad().clone();
+      }
+      train::clip_grad_norm(adam.all_params(), opt.max_grad_norm);
+      adam.step();
+    }
+    for (const auto& [name, p] : m->adapter_tensors()) out->finals[name] = p.detach().clone();
+  } catch (const std::exception& e) {
+    out->error = e.what();
+  }
+}
+
+TEST(DistParity, TwoGlooRanksMatchTheReference) {
+  const auto path = fixture("parity/tinyA_dist2.safetensors");
+  ASSERT_FALSE(path.empty()) << "parity/tinyA_dist2.safetensors not found";
+  const auto fx = load_fixture(path);
+  const int world = fx.config.at("world_size");
+  const int port = 29650 + static_cast<int>(::getpid() % 200);
+  std::vector<RankResult> results(world);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r) threads.emplace_back(run_rank, std::cref(fx), r, world, port, &results[r]);
+  for (auto& t : threads) t.join();
+  const auto want_losses = fx.tensors.at("train.losses");
+  const auto init = with_prefix(fx.tensors, "adapter."), fin = with_prefix(fx.tensors, "final.");
+  for (int r = 0; r < world; ++r) {
+    ASSERT_TRUE(results[r].error.empty()) << "rank " << r << ": " << results[r].error;
+    for (size_t s = 0; s < results[r].losses.size(); ++s) {
+      EXPECT_NEAR(results[r].losses[s], want_losses[s].item<double>(), 1e-5) << "rank " << r << " step " << s;
+    }
+    for (const auto& [name, g] : results[r].grads) {
+      const auto msg = compare("grad." + name, g, fx.tensors.at("grad." + name), 1e-4, true);
+      EXPECT_TRUE(msg.empty()) << "rank " << r << ": " << msg;
+    }
+    for (const auto& [name, p] : results[r].finals) {
+      const double change = (fin.at(name) - init.at(name)).abs().max().item<double>();
+      const auto msg = compare("final." + name, p, fin.at(name), 1e-2 * change);
+      EXPECT_TRUE(msg.empty()) << "rank " << r << ": " << msg;
+    }
+  }
+  // Both ranks apply the same update, so they stay bitwise in step.
+  for (const auto& [name, p] : results[0].finals) EXPECT_TRUE(torch::equal(p, results[1].finals.at(name))) << name;
+}
+
+TEST(DistParity, LaunchInfoReadsMpirunVariables) {
+  ::setenv("OMPI_COMM_WORLD_RANK", "3", 1);
+  ::setenv("OMPI_COMM_WORLD_SIZE", "4", 1);
+  const auto info = dist::launch_info_from_env();
+  ::unsetenv("OMPI_COMM_WORLD_RANK");
+  ::unsetenv("OMPI_COMM_WORLD_SIZE");
+  EXPECT_EQ(info.rank, 3);
+  EXPECT_EQ(info.world_size, 4);
+}
+
+}  // namespace
+}  // namespace cma::testing
