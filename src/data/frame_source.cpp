@@ -1,0 +1,86 @@
+// The two FrameSources: frame folders decoded on the fly, and the frame cache. Both sample the same
+// indices (sample_frame_indices over the video's frames) and produce the same bytes.
+#include <cstring>
+
+#include "cma/core/error.h"
+#include "cma/core/log.h"
+#include "cma/data/frame_cache.h"
+#include "cma/data/image.h"
+#include "cma/data/loader.h"
+
+namespace cma::data {
+namespace {
+
+size_t frame_bytes(int size) { return static_cast<size_t>(size) * size * 3; }
+
+class FolderSource : public FrameSource {
+ public:
+  explicit FolderSource(const DataOptions& o) : o_(o) {}
+
+  int load(const std::string& video_id, int max_frames, int slice_framepos, uint8_t* out) const override {
+#if CMA_WITH_OPENCV
+    const std::string folder = frame_folder(o_, video_id);
+    const std::vector<std::string> files = list_frame_files(folder);
+    require(!files.empty(), "video " + video_id + " has no frame images in " + folder +
+                                " (drop such videos first: drop_videos_without_frames)");
+    int n = 0;
+    for (int i : sample_frame_indices(static_cast<int>(files.size()), max_frames, slice_framepos)) {
+      try {
+        const std::vector<uint8_t> px = clip_resize_crop(decode_image(folder + "/" + files[i]), o_.frame_size);
+        std::memcpy(out + n * frame_bytes(o_.frame_size), px.data(), px.size());
+        n += 1;
+      } catch (const Error& e) {
+        log::warn("data", "video {}: skipping unreadable frame: {}", video_id, e.what());
+      }
+    }
+    require(n > 0, "video " + video_id + ": none of the sampled frames in " + folder + " could be decoded");
+    return n;
+#else
+    (void)video_id, (void)max_frames, (void)slice_framepos, (void)out;
+    throw Error("cma was built without OpenCV, which decoding frame images needs; rebuild with "
+                "-DCMA_WITH_OPENCV=ON or read frames from a cache made elsewhere (--frames_cache)");
+#endif
+  }
+
+ private:
+  DataOptions o_;
+};
+
+class CacheSource : public FrameSource {
+ public:
+  CacheSource(const std::string& path, int frame_size) : cache_(path) {
+    require(cache_.frame_size() == frame_size,
+            "frame cache " + path + " holds " + std::to_string(cache_.frame_size()) + "x" +
+                std::to_string(cache_.frame_size()) + " frames, but the frame size is " + std::to_string(frame_size) +
+                "x" + std::to_string(frame_size) + "; re-run cma prepare into another file for this size");
+  }
+
+  int load(const std::string& video_id, int max_frames, int slice_framepos, uint8_t* out) const override {
+    const uint8_t* frames = cache_.frames_checked(video_id);
+    const size_t fb = cache_.frame_bytes();
+    int n = 0;
+    for (int i : sample_frame_indices(cache_.frame_count(video_id), max_frames, slice_framepos)) {
+      std::memcpy(out + n * fb, frames + i * fb, fb);
+      n += 1;
+    }
+    return n;
+  }
+
+ private:
+  FrameCacheReader cache_;
+};
+
+}  // namespace
+
+std::unique_ptr<FrameSource> make_folder_source(const DataOptions& o) { return std::make_unique<FolderSource>(o); }
+
+std::unique_ptr<FrameSource> make_cache_source(const std::string& cache_path, int frame_size) {
+  return std::make_unique<CacheSource>(cache_path, frame_size);
+}
+
+std::unique_ptr<FrameSource> make_frame_source(const DataOptions& o) {
+  if (!o.frames_cache.empty()) return make_cache_source(o.frames_cache, o.frame_size);
+  return make_folder_source(o);
+}
+
+}  // namespace cma::data

@@ -1,0 +1,297 @@
+#include "cma/data/msrvtt.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "cma/core/error.h"
+#include "cma/core/log.h"
+
+namespace cma::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kAnnoHint =
+    " (--anno_path must be the folder holding MSRVTT_data.json, MSRVTT_train.9k.csv and "
+    "MSRVTT_JSFUSION_test.csv)";
+
+std::string read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  require(static_cast<bool>(in), "cannot open MSR-VTT annotation file " + path + kAnnoHint);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Splits CSV text into records. Tracks physical lines so that errors and rows can name them.
+class CsvReader {
+ public:
+  CsvReader(const std::string& text, const std::string& path) : s_(text), path_(path) {
+    if (s_.compare(0, 3, "\xEF\xBB\xBF") == 0) pos_ = 3;  // UTF-8 byte-order mark
+  }
+
+  // Reads the next non-blank record into `fields`; false at the end of the text.
+  bool next(std::vector<std::string>& fields, int& start_line) {
+    while (pos_ < s_.size()) {
+      start_line = line_;
+      if (skip_blank_line()) continue;
+      fields.clear();
+      bool more = true;
+      while (more) more = read_field(fields);
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  bool at_line_end() const {
+    return pos_ >= s_.size() || s_[pos_] == '\n' || (s_[pos_] == '\r' && (pos_ + 1 >= s_.size() || s_[pos_ + 1] == '\n'));
+  }
+  void consume_line_end() {
+    if (pos_ < s_.size() && s_[pos_] == '\r') ++pos_;
+    if (pos_ < s_.size() && s_[pos_] == '\n') ++pos_, ++line_;
+  }
+  bool skip_blank_line() {
+    if (!at_line_end()) return false;
+    consume_line_end();
+    return true;
+  }
+  [[noreturn]] void fail(int line, const std::string& what) const {
+    throw Error(path_ + ":" + std::to_string(line) + ": malformed CSV: " + what);
+  }
+
+  // Appends one field; returns true when another field of the same record follows.
+  bool read_field(std::vector<std::string>& fields) {
+    std::string field;
+    if (pos_ < s_.size() && s_[pos_] == '"') {
+      const int open_line = line_;
+      ++pos_;
+      for (;;) {
+        if (pos_ >= s_.size()) fail(open_line, "quoted field opened on this line is never closed");
+        const char c = s_[pos_++];
+        if (c == '"') {
+          if (pos_ < s_.size() && s_[pos_] == '"') {
+            field.push_back('"');  // "" inside quotes is one quote
+            ++pos_;
+            continue;
+          }
+          break;
+        }
+        if (c == '\n') ++line_;
+        field.push_back(c);
+      }
+      if (!at_line_end() && s_[pos_] != ',')
+        fail(line_, "unexpected text after the closing quote of field " + std::to_string(fields.size() + 1) +
+                        " (a quote inside a quoted field must be doubled: \"\")");
+    } else {
+      while (!at_line_end() && s_[pos_] != ',') field.push_back(s_[pos_++]);
+    }
+    fields.push_back(std::move(field));
+    if (pos_ < s_.size() && s_[pos_] == ',') {
+      ++pos_;
+      return true;
+    }
+    consume_line_end();
+    return false;
+  }
+
+  const std::string& s_;
+  const std::string& path_;
+  size_t pos_ = 0;
+  int line_ = 1;
+};
+
+// 1-based line of byte offset `byte` (nlohmann counts bytes read, so the offending byte is
+// byte - 1; clamp for errors reported past the end).
+int line_of_byte(const std::string& text, size_t byte) {
+  const size_t end = std::min(text.size(), byte > 0 ? byte - 1 : 0);
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+}
+
+nlohmann::json parse_json_file(const std::string& path) {
+  const std::string text = read_whole_file(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(path + ":" + std::to_string(line_of_byte(text, e.byte)) + ": malformed JSON: " + e.what());
+  }
+}
+
+std::string json_string(const nlohmann::json& item, const char* key, const std::string& path, size_t index) {
+  const auto it = item.find(key);
+  require(it != item.end() && it->is_string(), path + ": sentences[" + std::to_string(index) +
+                                                   "] has no string \"" + key + "\" (expected {\"video_id\": "
+                                                   "..., \"caption\": ...})");
+  return it->get<std::string>();
+}
+
+// The reference keeps MSRVTT_data.json's sentences whose video is in the training csv, in JSON order.
+std::vector<Pair> training_pairs(const std::string& json_path, const std::unordered_set<std::string>& train_videos) {
+  const nlohmann::json data = parse_json_file(json_path);
+  require(data.is_object() && data.contains("sentences") && data["sentences"].is_array(),
+          json_path + ": expected an object with a \"sentences\" array (MSR-VTT's MSRVTT_data.json)");
+  const nlohmann::json& sentences = data["sentences"];
+  std::vector<Pair> pairs;
+  std::unordered_set<std::string> seen;
+  for (size_t i = 0; i < sentences.size(); ++i) {
+    require(sentences[i].is_object(), json_path + ": sentences[" + std::to_string(i) + "] is not an object");
+    std::string video_id = json_string(sentences[i], "video_id", json_path, i);
+    if (train_videos.count(video_id) == 0) continue;
+    seen.insert(video_id);
+    pairs.push_back({std::move(video_id), json_string(sentences[i], "caption", json_path, i)});
+  }
+  if (seen.size() < train_videos.size())
+    log::warn("data", "{} of {} training videos have no caption in {}", train_videos.size() - seen.size(),
+              train_videos.size(), json_path);
+  return pairs;
+}
+
+bool is_image_name(const std::string& name) {
+  static const char* kExts[] = {".jpg", ".jpeg", ".png", ".bmp", ".webp"};
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos || name.empty() || name[0] == '.') return false;
+  std::string ext = name.substr(dot);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::find(std::begin(kExts), std::end(kExts), ext) != std::end(kExts);
+}
+
+// Why a video counts as having no frames, or "" when it has some.
+std::string missing_frames_reason(const std::string& folder) {
+  std::error_code ec;
+  if (!fs::exists(folder, ec)) return "no folder " + folder;
+  if (!fs::is_directory(folder, ec))
+    return folder + " is not a folder (frames must be extracted into <video_id>.mp4/ folders first)";
+  if (list_frame_files(folder).empty()) return "no image files in " + folder;
+  return "";
+}
+
+}  // namespace
+
+int CsvTable::column(const std::string& name) const {
+  const auto it = std::find(header.begin(), header.end(), name);
+  if (it != header.end()) return static_cast<int>(it - header.begin());
+  std::string found;
+  for (const auto& h : header) found += (found.empty() ? "" : ", ") + h;
+  throw Error(path + ": no column \"" + name + "\" in the header (found: " + found + ")");
+}
+
+CsvTable read_csv(const std::string& path) {
+  const std::string text = read_whole_file(path);
+  CsvReader reader(text, path);
+  CsvTable table;
+  table.path = path;
+  int line = 1;
+  require(reader.next(table.header, line), path + ": empty CSV file (expected a header line)");
+  std::vector<std::string> fields;
+  while (reader.next(fields, line)) {
+    require(fields.size() == table.header.size(),
+            path + ":" + std::to_string(line) + ": malformed CSV: expected " + std::to_string(table.header.size()) +
+                " fields as in the header, found " + std::to_string(fields.size()));
+    table.rows.push_back(fields);
+    table.row_lines.push_back(line);
+  }
+  return table;
+}
+
+Splits read_msrvtt(const DataOptions& o) {
+  const fs::path anno(o.anno_path);
+  const std::string train_csv = (anno / (o.train7k ? "MSRVTT_train.7k.csv" : "MSRVTT_train.9k.csv")).string();
+  const std::string test_csv = (anno / "MSRVTT_JSFUSION_test.csv").string();
+  const std::string json_path = (anno / "MSRVTT_data.json").string();
+
+  const CsvTable train_table = read_csv(train_csv);
+  const int train_col = train_table.column("video_id");
+  std::unordered_set<std::string> train_videos;
+  for (const auto& row : train_table.rows) train_videos.insert(row[train_col]);
+
+  const CsvTable test_table = read_csv(test_csv);
+  const int test_video_col = test_table.column("video_id");
+  const int test_sentence_col = test_table.column("sentence");
+
+  Splits splits;
+  splits.train = training_pairs(json_path, train_videos);
+  splits.test.reserve(test_table.rows.size());
+  for (const auto& row : test_table.rows) splits.test.push_back({row[test_video_col], row[test_sentence_col]});
+  return splits;
+}
+
+std::vector<std::string> list_frame_files(const std::string& folder) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  fs::directory_iterator it(folder, ec);
+  if (ec) return names;
+  for (const auto& entry : it) {
+    std::error_code file_ec;
+    if (!entry.is_regular_file(file_ec)) continue;  // follows symlinks
+    std::string name = entry.path().filename().string();
+    if (is_image_name(name)) names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());  // char_traits<char> compares as unsigned bytes, like Python
+  return names;
+}
+
+std::string frame_folder(const DataOptions& o, const std::string& video_id) {
+  return (fs::path(o.features_path) / (video_id + ".mp4")).string();
+}
+
+std::vector<int> sample_frame_indices(int n, int max_frames, int slice_framepos) {
+  require(n >= 0, "sample_frame_indices: negative frame count " + std::to_string(n));
+  require(max_frames >= 1, "--max_frames " + std::to_string(max_frames) + " must be at least 1");
+  std::vector<int> idx;
+  if (n <= max_frames) {
+    for (int i = 0; i < n; ++i) idx.push_back(i);
+    return idx;
+  }
+  if (slice_framepos == 0 || slice_framepos == 1) {
+    const int first = slice_framepos == 0 ? 0 : n - max_frames;
+    for (int i = 0; i < max_frames; ++i) idx.push_back(first + i);
+    return idx;
+  }
+  // np.linspace(0, n-1, num=max_frames, dtype=int): y_i = i * step with step = (n-1)/(num-1) in
+  // double, the last value set to n-1 exactly, then truncated (floor, as all values are >= 0).
+  // max_frames == 1 has no step: numpy yields [0].
+  if (max_frames == 1) return {0};
+  const double step = static_cast<double>(n - 1) / static_cast<double>(max_frames - 1);
+  for (int i = 0; i < max_frames - 1; ++i) idx.push_back(static_cast<int>(std::floor(static_cast<double>(i) * step)));
+  idx.push_back(n - 1);
+  return idx;
+}
+
+int drop_videos_without_frames(std::vector<Pair>& pairs, const DataOptions& o, const std::string& split_name) {
+  std::unordered_map<std::string, bool> has_frames;  // one folder listing per video
+  std::vector<std::pair<std::string, std::string>> missing;  // (video, reason) in first-seen order
+  std::unordered_map<std::string, int64_t> dropped_pairs;
+  for (const auto& p : pairs) {
+    auto it = has_frames.find(p.video_id);
+    if (it == has_frames.end()) {
+      const std::string reason = missing_frames_reason(frame_folder(o, p.video_id));
+      it = has_frames.emplace(p.video_id, reason.empty()).first;
+      if (!reason.empty()) missing.emplace_back(p.video_id, reason);
+    }
+    if (!it->second) ++dropped_pairs[p.video_id];
+  }
+  const size_t before = pairs.size();
+  if (!missing.empty()) {
+    pairs.erase(std::remove_if(pairs.begin(), pairs.end(), [&](const Pair& p) { return !has_frames[p.video_id]; }),
+                pairs.end());
+  }
+  for (const auto& [video, reason] : missing)
+    log::warn("data", "{}: skipping video {} ({} pairs): {}", split_name, video, dropped_pairs[video], reason);
+  if (missing.empty()) {
+    log::info("data", "{}: all {} videos have frames under {}", split_name, has_frames.size(), o.features_path);
+  } else {
+    log::warn("data", "{}: skipped {} of {} videos without frames ({} of {} pairs); {} pairs remain (check --features_path {})",
+              split_name, missing.size(), has_frames.size(), before - pairs.size(), before, pairs.size(),
+              o.features_path);
+  }
+  return static_cast<int>(missing.size());
+}
+
+}  // namespace cma::data

@@ -1,0 +1,65 @@
+// Test helpers: a temporary folder and a small MSR-VTT-shaped tree in it (see
+// cma/data/synthetic.h for the layout). make_msrvtt_tree needs OpenCV (CMA_WITH_OPENCV).
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "cma/data/options.h"
+#include "cma/data/synthetic.h"
+
+namespace cma::testing {
+
+// A fresh folder under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "cma_test") {
+    static std::atomic<int> counter{0};
+    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+    path_ = std::filesystem::temp_directory_path() /
+            (prefix + "_" + std::to_string(stamp) + "_" + std::to_string(counter++));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string str() const { return path_.string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+#if CMA_WITH_OPENCV
+// Writes a synthetic MSR-VTT tree under `dir` (anns/ and frames/) and returns DataOptions whose
+// anno_path and features_path point at it (other fields at their defaults). Training videos are
+// video0 .. video{num_train_videos-1}; the last `videos_without_folder` of them have no frame
+// folder and the `videos_with_empty_folder` before those an empty one. Test videos follow.
+inline cma::data::DataOptions make_msrvtt_tree(const std::string& dir, int num_train_videos, int captions_per_video,
+                                               int num_test_videos, int frames_per_video, int width = 320,
+                                               int height = 240, int videos_with_empty_folder = 0,
+                                               int videos_without_folder = 0, uint64_t seed = 0) {
+  cma::data::SyntheticSpec spec;
+  spec.num_train_videos = num_train_videos;
+  spec.captions_per_video = captions_per_video;
+  spec.num_test_videos = num_test_videos;
+  spec.frames_per_video = frames_per_video;
+  spec.width = width;
+  spec.height = height;
+  spec.videos_with_empty_folder = videos_with_empty_folder;
+  spec.videos_without_folder = videos_without_folder;
+  spec.seed = seed;
+  cma::data::write_synthetic_msrvtt(dir, spec);
+  cma::data::DataOptions o;
+  o.anno_path = cma::data::synthetic_anno_path(dir);
+  o.features_path = cma::data::synthetic_features_path(dir);
+  return o;
+}
+#endif
+
+}  // namespace cma::testing
