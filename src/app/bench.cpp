@@ -10,6 +10,7 @@ void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmarks (each prints ratios against a baseline in the same run)");
   bench->require_subcommand(1);
   add_bench_step(*bench);
+  add_bench_data(*bench);
 }
 
 }  // namespace cma::app

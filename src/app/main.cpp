@@ -11,10 +11,18 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cma::app::add_info_command(app);
   cma::app::add_bench_command(app);
+  cma::app::add_train_command(app);
+  cma::app::add_eval_command(app);
+  cma::app::add_prepare_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int rc = app.exit(e);
+    // An unknown flag: list the valid ones of the subcommand it was given to.
+    if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
+      for (const auto* sub : app.get_subcommands()) std::cerr << "\n" << sub->help();
+    }
+    return rc;
   } catch (const cma::Error& e) {
     std::cerr << "cma: error: " << e.what() << "\n";
     return 2;
@@ -22,5 +30,5 @@ int main(int argc, char** argv) {
     std::cerr << "cma: internal error: " << e.what() << "\n";
     return 3;
   }
-  return 0;
+  return cma::app::exit_code();
 }

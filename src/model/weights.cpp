@@ -1,6 +1,8 @@
 #include "cma/model/weights.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -33,6 +35,20 @@ void copy_into(torch::Tensor& dst, const torch::Tensor& src, const std::string& 
 }
 
 }  // namespace
+
+std::string resolve_weights(const std::string& name) {
+  if (name.rfind("random:", 0) == 0 || std::filesystem::exists(name)) return name;
+  std::string file = name;
+  for (auto& ch : file) {
+    if (ch == '/') ch = '-';
+  }
+  const char* home = std::getenv("HOME");
+  const std::string cached = std::string(home ? home : "~") + "/.cache/clip/" + file + ".pt";
+  if (std::filesystem::exists(cached)) return cached;
+  throw Error("CLIP weights '" + name + "' not found: looked for the file '" + name + "' and for " + cached +
+              ". Get " + file + ".pt from OpenAI's CLIP release (python -c \"import clip; clip.load('" + name +
+              "')\" caches it there), pass its path, or use random:" + name + " for random weights");
+}
 
 TensorMap read_backbone(const std::string& path) {
   TensorMap out;

@@ -8,5 +8,6 @@ class App;
 namespace cma::app {
 
 void add_bench_step(CLI::App& bench);
+void add_bench_data(CLI::App& bench);
 
 }  // namespace cma::app

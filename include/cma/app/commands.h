@@ -9,6 +9,12 @@ namespace cma::app {
 
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_prepare_command(CLI::App& app);
+
+// The process exit code a command asks for (0 unless set; 130/143 after a signal stop).
+int& exit_code();
 
 // Sets the compute threads (Debian's LibTorch defaults to 1); 0 means all cores. Returns the count.
 int set_threads(int threads);

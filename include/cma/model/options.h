@@ -24,6 +24,7 @@ struct HeadOptions {
 };
 
 struct ModelOptions {
+  std::string pretrained_clip_name = "ViT-B/32";  // weights: a model name, a file, or random:<preset>
   AdapterOptions adapter;
   HeadOptions head;
   std::string backbone_dtype = "float32";  // float32 | float16 | bfloat16 (frozen backbone storage)

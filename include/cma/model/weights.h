@@ -18,6 +18,11 @@ constexpr int kAdapterFormatVersion = 1;
 // scalar entries input_resolution, context_length and vocab_size are dropped.
 TensorMap read_backbone(const std::string& path);
 
+// Resolves --pretrained_clip_name: "random:<preset>" and existing paths pass through; a model name
+// such as ViT-B/32 maps to ~/.cache/clip/ViT-B-32.pt as the reference's clip.load does. A missing
+// file is an error that says where it looked and where the file comes from.
+std::string resolve_weights(const std::string& name);
+
 // A spec is "random:<preset>" (seeded CLIP-style init) or a weights file path.
 // Builds the model with architecture read from the weights, loads them, freezes the backbone.
 ClipModel build_model(const std::string& spec, const ModelOptions& options, uint64_t seed);

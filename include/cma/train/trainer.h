@@ -1,0 +1,86 @@
+// The training loop of REFERENCE.md §4: build, restore, loop over batches calling step(), finish.
+// Logging, evaluation and checkpointing hang off it as small hooks.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cma/data/loader.h"
+#include "cma/data/options.h"
+#include "cma/dist/communicator.h"
+#include "cma/eval/retrieval.h"
+#include "cma/model/clip.h"
+#include "cma/train/optimizer.h"
+#include "cma/train/options.h"
+#include "cma/train/state.h"
+
+namespace cma::train {
+
+// Everything a run is configured by; `resolved` is the same as JSON (written to config.json).
+struct RunConfig {
+  model::ModelOptions model;
+  data::DataOptions data;
+  TrainOptions train;
+  dist::DistOptions dist;
+  eval::EvalOptions eval;
+  nlohmann::json resolved;
+};
+
+// Exit codes of a run stopped by a signal after its checkpoint was written.
+constexpr int kExitSigint = 130;
+constexpr int kExitSigterm = 143;
+
+// Installs SIGINT/SIGTERM handlers that ask the loop to stop after the current step.
+void install_stop_handlers();
+// Asks the loop to stop as if `signal` had arrived (tests).
+void request_stop(int signal);
+void clear_stop_request();
+
+class Trainer {
+ public:
+  Trainer(RunConfig config, dist::Communicator& comm);
+  ~Trainer();
+  // Trains (or only evaluates with --do_eval / --tune none); returns the process exit code.
+  int run();
+  // Evaluates the current adapters on the test split (rank 0 computes; others wait).
+  eval::EvalResult evaluate();
+
+  const TrainState& state() const { return state_; }
+  // Called after every optimizer step (tests use it to stop a run at a chosen step).
+  std::function<void(const TrainState&)> on_step;
+  model::ClipModelImpl& model() { return *model_; }
+
+ private:
+  void build();
+  void restore();
+  void train_epoch();
+  void step(const data::Batch& batch, int64_t micro_index);
+  bool optimizer_step(double loss_value);
+  void after_epoch();
+  void write_checkpoint();
+  bool stop_requested();
+  void log_step(double loss, double seconds, double wait);
+  void record(const nlohmann::json& rec);
+
+  RunConfig cfg_;
+  dist::Communicator& comm_;
+  torch::Device device_;
+  model::ClipModel model_{nullptr};
+  std::unique_ptr<data::Tokenizer> tokenizer_;
+  std::unique_ptr<data::FrameSource> frames_;
+  data::Splits splits_;
+  std::unique_ptr<data::DistributedSampler> sampler_;
+  std::unique_ptr<BertAdam> optimizer_;
+  TensorMap trainable_;
+  TrainState state_;
+  std::vector<std::string> metrics_lines_;  // metrics.jsonl, rewritten atomically on change
+  double last_lr_ = 0;
+  double window_loss_ = 0, window_time_ = 0, window_wait_ = 0;
+  int64_t window_steps_ = 0, window_clips_ = 0;
+  int stop_signal_ = 0;
+};
+
+}  // namespace cma::train

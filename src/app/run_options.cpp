@@ -1,0 +1,100 @@
+// Every option of `cma train` / `cma eval`, bound once: flag spellings, JSON keys, help.
+#include "cma/app/config.h"
+#include "cma/core/log.h"
+
+namespace cma::app {
+
+void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
+  auto& m = c.model;
+  b.bind("model", "pretrained_clip_name", &m.pretrained_clip_name,
+         "CLIP weights: ViT-B/32 (~/.cache/clip/ViT-B-32.pt), a file, or random:<ViT-B/32|ViT-B/16|small|tiny>",
+         {"--weights"});
+  b.bind("model", "adapter_reduction_dims", &m.adapter.reduction_dims, "adapter bottleneck width r");
+  b.bind("model", "adapter_share_dim", &m.adapter.share_dim, "up-projection columns shared by both encoders (ds)");
+  b.bind("model", "adapter_non_linearity", &m.adapter.non_linearity, "quick_gelu | gelu | gelu_new | relu | swish | silu");
+  b.bind("model", "adapter_dropout", &m.adapter.dropout, "dropout on the adapter bottleneck");
+  b.bind("model", "adapter_init_std", &m.adapter.init_std, "std of the truncated-normal adapter init");
+  b.bind_switch("model", "adapter_convert2fp16", &m.adapter.convert2fp16, "adapters in fp16 (CUDA only; CPU runs fp32)");
+  b.bind_switch("model", "q_score", &m.head.q_score, "text-conditioned frame pooling (1) or mean pooling (0)");
+  b.bind("model", "q_score_temp", &m.head.q_score_temp, "temperature of q_score pooling");
+  b.bind("model", "backbone_dtype", &m.backbone_dtype, "frozen backbone storage on CUDA: float32 | float16 | bfloat16");
+
+  auto& d = c.data;
+  b.bind("data", "anno_path", &d.anno_path, "folder with MSRVTT_data.json and the split csv files");
+  b.bind("data", "features_path", &d.features_path, "folder of <video_id>.mp4/ frame folders");
+  b.bind("data", "frames_cache", &d.frames_cache, "frame cache from `cma prepare` (instead of frame folders)");
+  b.bind_switch("data", "train7k", &d.train7k, "train on MSRVTT_train.7k.csv");
+  b.bind("data", "max_words", &d.max_words, "caption tokens including start and end");
+  b.bind("data", "max_frames", &d.max_frames, "frames per video");
+  b.bind("data", "slice_framepos", &d.slice_framepos, "more frames than max_frames: 0 head, 1 tail, 2 uniform");
+  b.bind("data", "workers", &d.workers, "frame decoding threads", {"--num_thread_reader"});
+  b.bind("data", "prefetch", &d.prefetch, "batches decoded ahead");
+  b.bind("data", "tokenizer", &d.tokenizer, "clip (BPE vocabulary) | bytes (no vocabulary)");
+  b.bind("data", "bpe_vocab", &d.bpe_vocab, "path of bpe_simple_vocab_16e6.txt.gz");
+
+  auto& t = c.train;
+  b.bind("train", "lr", &t.optim.lr, "peak learning rate of the adapters");
+  b.bind("train", "clip_lr", &t.clip_lr, "learning rate of the backbone with --tune full");
+  b.bind("train", "warmup_proportion", &t.optim.warmup, "fraction of training spent warming up");
+  b.bind("train", "schedule", &t.optim.schedule, "warmup_cosine | warmup_constant | warmup_linear");
+  b.bind("train", "weight_decay", &t.optim.weight_decay, "decoupled weight decay of non-bias tensors");
+  b.bind("train", "clip_grad_norm", &t.optim.max_grad_norm, "global gradient-norm clip");
+  b.bind("train", "tune", &t.tune, "adapters (the paper) | full (CLIP4Clip) | none (zero-shot)");
+  b.bind("train", "epochs", &t.epochs, "passes over the training pairs");
+  b.bind("train", "batch_size", &t.batch_size, "global batch, split evenly over ranks");
+  b.bind("train", "batch_size_val", &t.batch_size_val, "evaluation batch (results do not depend on it)");
+  b.bind("train", "gradient_accumulation_steps", &t.gradient_accumulation_steps, "micro-batches per optimizer step");
+  b.bind("train", "seed", &t.seed, "seed of shuffling, adapter init and dropout");
+  b.bind("train", "output_dir", &t.output_dir, "folder for config, logs, metrics, adapters, checkpoint");
+  b.bind("train", "adapters", &t.adapters, "adapter file to start from (train) or to evaluate (eval)");
+  b.bind_switch("train", "resume", &t.resume, "resume from output_dir's checkpoint (default on)",
+                {"!--no-resume", "!--no_resume"});
+  b.bind("train", "log_every", &t.log_every, "optimizer steps between log lines", {"--n_display"});
+  b.bind("train", "checkpoint_every", &t.checkpoint_every, "optimizer steps between checkpoints");
+  b.bind("train", "max_nonfinite_steps", &t.max_nonfinite_steps, "consecutive non-finite steps before stopping");
+  b.bind_switch("train", "do_train", &t.do_train, "train (1) or not (0)");
+  b.bind_switch("train", "do_eval", &t.do_eval, "only evaluate (1)");
+  b.bind_switch("train", "eval_each_epoch", &t.eval_each_epoch, "evaluate after every epoch");
+  b.bind("train", "max_steps", &t.max_steps, "stop after this many optimizer steps (0: no limit)");
+  b.bind("train", "device", &t.device, "cpu | cuda | cuda:N");
+  b.bind("train", "threads", &t.threads, "compute threads (0: all cores)");
+
+  b.bind("dist", "dist_backend", &c.dist.backend, "auto | none | gloo | nccl");
+  b.bind("dist", "master_addr", &c.dist.master_addr, "rendezvous host (MASTER_ADDR wins)");
+  b.bind("dist", "master_port", &c.dist.master_port, "rendezvous port (MASTER_PORT wins)");
+  b.bind("dist", "dist_timeout", &c.dist.timeout_seconds, "seconds before a stuck collective fails");
+
+  b.bind("eval", "sim_chunk", &c.eval.sim_chunk, "captions per similarity chunk (bounds memory)");
+  b.bind("eval", "embed_micro_batch", &c.eval.embed_micro_batch, "items per embedding forward (fixed for reproducibility)");
+  b.bind_switch("eval", "dsl", &c.eval.dsl, "also report dual-softmax re-weighted metrics");
+  b.bind("eval", "dsl_temperature", &c.eval.dsl_temperature, "temperature of the dual softmax");
+
+  // The reference's flags that have one possible value here, or none at all.
+  b.bind_fixed("datatype", "msrvtt", "dataset");
+  b.bind_fixed("dataset_type", "img", "frames as image folders");
+  b.bind_fixed("task_type", "retrieval", "task");
+  b.bind_fixed("linear_patch", "2d", "patch embedding");
+  b.bind_fixed("sim_header", "meanP", "similarity header of CLIP4Clip (q_score selects the pooling)");
+  b.bind_noop_switch("loose_type", "the loose-type retrieval head (the only one cma implements)");
+  b.bind_ignored("local_rank", "set by torch.distributed.launch; cma reads ranks from the environment");
+  b.add_config_flag();
+}
+
+void finish_run_options(ConfigBinder& b, train::RunConfig& c) {
+  b.apply_config();
+  if (c.model.adapter.convert2fp16 && c.train.device == "cpu") {
+    log::warn("app", "--adapter_convert2fp16 applies to CUDA runs; on the CPU everything stays fp32");
+    c.model.adapter.convert2fp16 = false;
+  }
+  if (c.train.device == "cpu" && c.model.backbone_dtype != "float32") {
+    log::warn("app", "--backbone-dtype {} applies to CUDA runs; on the CPU the backbone stays fp32", c.model.backbone_dtype);
+    c.model.backbone_dtype = "float32";
+  }
+  c.model.validate();
+  c.data.validate();
+  c.train.validate();
+  c.dist.validate();
+  c.resolved = b.resolved();
+}
+
+}  // namespace cma::app

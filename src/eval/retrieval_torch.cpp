@@ -1,0 +1,75 @@
+#include "cma/eval/retrieval.h"
+
+#include "cma/core/error.h"
+#include "cma/data/batch_tensors.h"
+#include "cma/model/head.h"
+
+namespace cma::eval {
+namespace {
+
+// Runs `fn` over rows of `x` in micro-batches of exactly `mb` rows (the last one zero-padded).
+torch::Tensor padded_map(const torch::Tensor& x, int mb, const std::function<torch::Tensor(const torch::Tensor&)>& fn) {
+  std::vector<torch::Tensor> out;
+  for (int64_t s = 0; s < x.size(0); s += mb) {
+    auto part = x.slice(0, s, std::min<int64_t>(s + mb, x.size(0)));
+    const int64_t real = part.size(0);
+    if (real < mb) {
+      auto shape = part.sizes().vec();
+      shape[0] = mb - real;
+      part = torch::cat({part, torch::zeros(shape, part.options())}, 0);
+    }
+    out.push_back(fn(part).slice(0, 0, real));
+  }
+  return torch::cat(out, 0);
+}
+
+}  // namespace
+
+Embeddings embed_all(model::ClipModelImpl& m, const std::function<std::optional<data::Batch>()>& next_batch,
+                     const EvalOptions& o, const torch::Device& device,
+                     const std::function<void(int64_t done)>& progress) {
+  require(o.embed_micro_batch > 0, "evaluation micro-batch must be > 0");
+  torch::NoGradGuard no_grad;
+  const bool was_training = m.is_training();
+  m.eval();
+  std::vector<torch::Tensor> text, frames, masks;
+  int64_t done = 0;
+  while (auto b = next_batch()) {
+    auto t = data::to_tensors(*b, device);
+    // Padded captions end in token 0 everywhere, so their (discarded) end position is 0: harmless.
+    text.push_back(padded_map(t.ids, o.embed_micro_batch, [&](const torch::Tensor& ids) { return m.encode_text(ids); }));
+    frames.push_back(padded_map(t.video, o.embed_micro_batch, [&](const torch::Tensor& v) { return m.encode_video(v); }));
+    masks.push_back(t.frame_mask);
+    done += b->B;
+    if (progress) progress(done);
+  }
+  m.train(was_training);
+  require(!text.empty(), "evaluation set is empty");
+  return {torch::cat(text, 0), torch::cat(frames, 0), torch::cat(masks, 0)};
+}
+
+torch::Tensor similarity_matrix(model::ClipModelImpl& m, const Embeddings& e, const EvalOptions& o) {
+  require(o.sim_chunk > 0, "--sim-chunk must be > 0");
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> rows;
+  for (int64_t s = 0; s < e.text.size(0); s += o.sim_chunk) {
+    const auto t = e.text.slice(0, s, std::min<int64_t>(s + o.sim_chunk, e.text.size(0)));  // [n, E]
+    rows.push_back(model::retrieval_logits(t, e.frames, e.frame_mask, m.logit_scale, m.options().head).cpu());
+  }
+  return torch::cat(rows, 0).to(torch::kFloat).contiguous();  // [N, M]
+}
+
+EvalResult retrieval_metrics(const torch::Tensor& sim, const EvalOptions& o) {
+  require(sim.dim() == 2 && sim.size(0) == sim.size(1),
+          "similarity matrix must be square (one caption per video), got " + c10::str(sim.sizes()));
+  const auto s = sim.to(torch::kFloat).contiguous().cpu();
+  EvalResult r;
+  r.plain = square_two_way(s.data_ptr<float>(), s.size(0));
+  if (o.dsl) {
+    const auto d = dual_softmax(s.data_ptr<float>(), s.size(0), s.size(1), o.dsl_temperature);
+    r.dsl = square_two_way(d.data(), s.size(0));
+  }
+  return r;
+}
+
+}  // namespace cma::eval

@@ -1,0 +1,60 @@
+// The evaluation hook: rank 0 embeds the test split and scores it; the other ranks wait.
+#include <filesystem>
+
+#include "cma/core/atomic_file.h"
+#include "cma/core/log.h"
+#include "cma/train/trainer.h"
+
+namespace cma::train {
+namespace {
+
+void log_metrics(const char* label, const eval::TwoWay& m) {
+  log::info("eval", "{} text-to-video: R@1 {:.1f} R@5 {:.1f} R@10 {:.1f} MdR {:.1f} MnR {:.1f}", label, m.t2v.r1,
+            m.t2v.r5, m.t2v.r10, m.t2v.median_rank, m.t2v.mean_rank);
+  log::info("eval", "{} video-to-text: R@1 {:.1f} R@5 {:.1f} R@10 {:.1f} MdR {:.1f} MnR {:.1f}", label, m.v2t.r1,
+            m.v2t.r5, m.v2t.r10, m.v2t.median_rank, m.v2t.mean_rank);
+}
+
+}  // namespace
+
+eval::EvalResult Trainer::evaluate() {
+  eval::EvalResult r;
+  if (comm_.rank() == 0) {
+    data::SamplerOptions so;
+    so.shuffle = false;
+    so.drop_last = false;
+    so.batch_per_rank = cfg_.train.batch_size_val;
+    data::DistributedSampler sampler(static_cast<int64_t>(splits_.test.size()), so);
+    data::Loader loader(splits_.test, *tokenizer_, *frames_, sampler, cfg_.data, 0);
+    const auto total = static_cast<int64_t>(splits_.test.size());
+    int64_t last_logged = 0;
+    const auto emb = eval::embed_all(
+        *model_, [&] { return loader.next(); }, cfg_.eval, device_, [&](int64_t done) {
+          if (done - last_logged >= std::max<int64_t>(total / 10, 1) || done == total) {
+            log::info("eval", "embedded {}/{} test pairs", done, total);
+            last_logged = done;
+          }
+        });
+    const auto sim = eval::similarity_matrix(*model_, emb, cfg_.eval);
+    r = eval::retrieval_metrics(sim, cfg_.eval);
+    log_metrics("", r.plain);
+    nlohmann::json rec = {{"type", "eval"}, {"epoch", state_.epoch}, {"step", state_.global_step},
+                          {"pairs", total}};
+    rec.update(eval::to_json(r.plain));
+    record(rec);
+    nlohmann::json out = {{"plain", eval::to_json(r.plain)}, {"pairs", total}, {"epoch", state_.epoch}};
+    if (r.dsl) {
+      log_metrics("[DSL re-weighted]", *r.dsl);
+      nlohmann::json d = {{"type", "eval_dsl"}, {"epoch", state_.epoch}, {"step", state_.global_step}};
+      d.update(eval::to_json(*r.dsl));
+      record(d);
+      out["dsl"] = eval::to_json(*r.dsl);
+    }
+    std::filesystem::create_directories(cfg_.train.output_dir);
+    write_text_atomic(cfg_.train.output_dir + "/eval.json", out.dump(2) + "\n");
+  }
+  comm_.barrier();
+  return r;
+}
+
+}  // namespace cma::train
