@@ -104,6 +104,7 @@ void Trainer::write_checkpoint() {
 
 void Trainer::record(const nlohmann::json& rec) {
   if (comm_.rank() != 0) return;
+  std::filesystem::create_directories(cfg_.train.output_dir);
   metrics_lines_.push_back(rec.dump());
   std::string all;
   for (const auto& l : metrics_lines_) all += l + "\n";

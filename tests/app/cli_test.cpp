@@ -1,0 +1,157 @@
+// The cma binary as a user runs it: the seed command, configs, flag errors, signals and resume,
+// and the end-to-end loss curve against a checked-in expectation.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "../train/run_fixture.h"
+#include "cli_util.h"
+#include "cma/core/safetensors.h"
+#include "cma/core/tensor_io.h"
+#include "test_paths.h"
+
+namespace cma::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string data_flags(const std::string& tree) {
+  return " --anno_path " + data::synthetic_anno_path(tree) + " --features_path " + data::synthetic_features_path(tree);
+}
+
+std::string vocab_env() {
+  return "CMA_BPE_VOCAB=" + shared_dir() + "/clip/bpe_simple_vocab_16e6.txt.gz";
+}
+
+TEST(Cli, SeedCommandIsAcceptedFlagForFlag) {
+  const auto tree = make_tiny_tree("seedcmd");
+  const std::string out = "/tmp/cma_cli_seed";
+  fs::remove_all(out);
+  // The reference's README command, with the launcher dropped, random weights, a small batch and one epoch.
+  const auto r = run_cli(
+      "train --workers 8 --epochs=1 --batch_size=8 --datatype msrvtt" + data_flags(tree) +
+          " --max_frames 12 --loose_type --pretrained_clip_name random:tiny --dataset_type img --clip_lr 1e-7"
+          " --lr 1e-5 --output_dir " + out + " --adapter_reduction_dims 8 --adapter_share_dim 16"
+          " --adapter_init_std 0.01 --adapter_non_linearity quick_gelu --seed 42 --adapter_convert2fp16",
+      vocab_env());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* f : {"config.json", "log.txt", "metrics.jsonl", "adapters_epoch1.safetensors",
+                        "adapters_best.safetensors", "checkpoint.safetensors", "eval.json"}) {
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f << "\n" << r.output;
+  }
+  const auto cfg = nlohmann::json::parse(slurp(out + "/config.json"));
+  EXPECT_EQ(cfg["model"]["adapter_share_dim"], 16);
+  EXPECT_EQ(cfg["data"]["max_frames"], 12);
+  EXPECT_EQ(cfg["train"]["batch_size"], 8);
+}
+
+TEST(Cli, UnknownFlagListsValidOnes) {
+  const auto r = run_cli("train --adapter-shared-dim 16");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--adapter-shared-dim"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--adapter-share-dim"), std::string::npos) << "valid flags should be listed:\n" << r.output;
+}
+
+TEST(Cli, ConfigUnknownKeyAndFlagsWin) {
+  const auto tree = make_tiny_tree("config");
+  const std::string cfg = "/tmp/cma_cli_cfg.json";
+  std::ofstream(cfg) << R"({"train": {"lr": 0.5, "epochs": 1, "max_steps": 1}, "model": {"pretrained_clip_name": "random:tiny"},
+                          "data": {"tokenizer": "bytes"}})";
+  const std::string out = "/tmp/cma_cli_cfgrun";
+  fs::remove_all(out);
+  auto r = run_cli("train --config " + cfg + " --lr 0.002 --output_dir " + out + data_flags(tree));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto resolved = nlohmann::json::parse(slurp(out + "/config.json"));
+  EXPECT_DOUBLE_EQ(resolved["train"]["lr"].get<double>(), 0.002);  // the flag wins
+  EXPECT_EQ(resolved["train"]["max_steps"], 1);                     // the config fills the rest
+  std::ofstream(cfg) << R"({"train": {"learning_rate": 0.1}})";
+  r = run_cli("train --config " + cfg + " --output_dir " + out + data_flags(tree));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("unknown key 'train.learning_rate'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("lr"), std::string::npos) << r.output;
+}
+
+TEST(Cli, MissingWeightsSayWhereTheyWereLookedFor) {
+  const auto tree = make_tiny_tree("noweights");
+  const auto r = run_cli("train --pretrained_clip_name ViT-L/14 --output_dir /tmp/cma_cli_nw" + data_flags(tree),
+                         "HOME=/tmp/cma_no_home");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("/tmp/cma_no_home/.cache/clip/ViT-L-14.pt"), std::string::npos) << r.output;
+}
+
+TensorMap adapters(const std::string& path) {
+  st::File f(path);
+  return load_tensors(f);
+}
+
+TEST(Cli, SigtermCheckpointsAndRerunResumesBitwise) {
+  const auto tree = make_tiny_tree("sigterm");
+  const std::string args = "train --config " + std::string(CMA_SOURCE_DIR) + "/configs/tiny_demo.json --epochs 30" +
+                           data_flags(tree) + " --log-every 1 --output_dir ";
+  fs::remove_all("/tmp/cma_cli_full");
+  fs::remove_all("/tmp/cma_cli_cut");
+  ASSERT_EQ(run_cli(args + "/tmp/cma_cli_full").exit_code, 0);
+
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string cmd = std::string("exec ") + CMA_BINARY + " " + args + "/tmp/cma_cli_cut > /dev/null 2>&1";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until a few steps are logged, then stop it mid-run.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto m = slurp("/tmp/cma_cli_cut/metrics.jsonl");
+    if (std::count(m.begin(), m.end(), '\n') >= 7) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 143) << "a SIGTERM stop exits 143 after checkpointing";
+  const auto resumed = run_cli(args + "/tmp/cma_cli_cut");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
+  const auto a = adapters("/tmp/cma_cli_full/adapters_epoch30.safetensors");
+  const auto b = adapters("/tmp/cma_cli_cut/adapters_epoch30.safetensors");
+  for (const auto& kv : a) EXPECT_TRUE(torch::equal(kv.second, b.at(kv.first))) << kv.first;
+  EXPECT_EQ(slurp("/tmp/cma_cli_full/metrics.jsonl").size() > 0, true);
+}
+
+// The loss curve of configs/tiny_demo.json on a fixed synthetic tree, against
+// tests/app/expected_tiny_losses.json (written by this test when CMA_WRITE_EXPECTED=1).
+TEST(Cli, EndToEndLossesMatchExpectationAndDecrease) {
+  const auto tree = make_tiny_tree("e2e");
+  const std::string out = "/tmp/cma_cli_e2e";
+  fs::remove_all(out);
+  const auto r = run_cli("train --config " + std::string(CMA_SOURCE_DIR) + "/configs/tiny_demo.json --epochs 10 " +
+                         data_flags(tree) + " --output_dir " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::vector<double> losses;
+  std::istringstream lines(slurp(out + "/metrics.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "train") losses.push_back(j["loss"]);
+  }
+  ASSERT_GE(losses.size(), 24u);
+  const std::string expected_path = std::string(CMA_SOURCE_DIR) + "/tests/app/expected_tiny_losses.json";
+  if (std::getenv("CMA_WRITE_EXPECTED")) std::ofstream(expected_path) << nlohmann::json(losses).dump(1) << "\n";
+  const auto expected = nlohmann::json::parse(slurp(expected_path)).get<std::vector<double>>();
+  ASSERT_EQ(expected.size(), losses.size());
+  for (size_t i = 0; i < losses.size(); ++i) EXPECT_NEAR(losses[i], expected[i], 1e-4) << "step " << i + 1;
+  const auto mean = [&](size_t from, size_t n) {
+    double s = 0;
+    for (size_t i = from; i < from + n; ++i) s += losses[i];
+    return s / n;
+  };
+  EXPECT_LT(mean(losses.size() - 6, 6), mean(0, 6) - 0.05) << "the loss should fall";
+}
+
+}  // namespace
+}  // namespace cma::testing
