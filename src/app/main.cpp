@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   cma::app::add_train_command(app);
   cma::app::add_eval_command(app);
   cma::app::add_prepare_command(app);
+  cma::app::add_synthetic_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -124,6 +124,43 @@ TEST(Cli, SigtermCheckpointsAndRerunResumesBitwise) {
   EXPECT_EQ(slurp("/tmp/cma_cli_full/metrics.jsonl").size() > 0, true);
 }
 
+TEST(Cli, DemoPathSyntheticPrepareTrainEval) {
+  const std::string root = "/tmp/cma_cli_demo";
+  fs::remove_all(root);
+  auto r = run_cli("synthetic --out " + root + " --train-videos 8 --test-videos 6 --captions 2 --frames 3 --width 40 --height 32");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string data = " --anno_path " + root + "/anns --features_path " + root + "/frames";
+  r = run_cli("prepare --out " + root + "/frames.cache --frame-size 32 --workers 2" + data);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("added 14 videos"), std::string::npos) << r.output;
+  r = run_cli("prepare --out " + root + "/frames.cache --frame-size 32" + data);  // nothing left to add
+  EXPECT_NE(r.output.find("added 0 videos"), std::string::npos) << r.output;
+  const std::string cfg = " --config " + std::string(CMA_SOURCE_DIR) + "/configs/tiny_demo.json";
+  r = run_cli("train" + cfg + " --epochs 2" + data + " --frames-cache " + root + "/frames.cache --output_dir " + root + "/run");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("eval" + cfg + data + " --adapters " + root + "/run/adapters_best.safetensors --dsl --output_dir " + root + "/eval");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(slurp(root + "/eval/eval.json"));
+  EXPECT_TRUE(j.contains("plain") && j.contains("dsl")) << j.dump();
+  EXPECT_NE(r.output.find("[DSL re-weighted]"), std::string::npos) << r.output;
+}
+
+TEST(Cli, MpirunTwoRanksTrain) {
+  if (std::system("command -v mpirun > /dev/null 2>&1") != 0) GTEST_SKIP() << "mpirun is not installed (openmpi-bin)";
+  const auto tree = make_tiny_tree("mpirun");
+  const std::string out = "/tmp/cma_cli_mpirun";
+  fs::remove_all(out);
+  const std::string port = std::to_string(29700 + ::getpid() % 200);
+  const std::string cmd = "mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(CMA_BINARY) +
+                          " train --config " + CMA_SOURCE_DIR + "/configs/tiny_demo.json --epochs 1 --threads 1" +
+                          data_flags(tree) + " --master_port " + port + " --output_dir " + out + " > " + out +
+                          ".log 2>&1";
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(out + ".log");
+  EXPECT_NE(slurp(out + ".log").find("rank 0 of 2 (gloo backend)"), std::string::npos) << slurp(out + ".log");
+  EXPECT_TRUE(fs::exists(out + "/adapters_epoch1.safetensors"));
+}
+
 // The loss curve of configs/tiny_demo.json on a fixed synthetic tree, against
 // tests/app/expected_tiny_losses.json (written by this test when CMA_WRITE_EXPECTED=1).
 TEST(Cli, EndToEndLossesMatchExpectationAndDecrease) {
