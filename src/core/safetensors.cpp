@@ -151,8 +151,9 @@ void write(const std::string& path, const std::vector<TensorBytes>& tensors,
   for (const auto& t : tensors) order.push_back(&t);
   std::sort(order.begin(), order.end(),
             [](const TensorBytes* a, const TensorBytes* b) { return a->name < b->name; });
-  nlohmann::ordered_json header;
-  if (!metadata.empty()) header["__metadata__"] = metadata;
+  // Tensors in name order, then "__metadata__": the layout Python's safetensors writes, so the same
+  // tensors and metadata give byte-identical files (tests/core/safetensors_test.cpp checks a fixture).
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
   uint64_t offset = 0;
   for (const auto* t : order) {
     int64_t numel = 1;
@@ -167,6 +168,7 @@ void write(const std::string& path, const std::vector<TensorBytes>& tensors,
                        {"data_offsets", {offset, offset + t->nbytes}}};
     offset += t->nbytes;
   }
+  if (!metadata.empty()) header["__metadata__"] = metadata;
   std::string text = header.dump();
   // Pad the header with spaces to 8 bytes so tensor data stays aligned, as the reference writer does.
   while ((text.size() % 8) != 0) text.push_back(' ');

@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <cstring>
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 
 #include "cma/core/error.h"
 #include "test_paths.h"
@@ -41,6 +43,28 @@ TEST(Safetensors, RoundTripIsExactAndSorted) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(va.data) % 8, 0u) << "tensor data must stay 8-byte aligned";
   const auto& vb = f.get("z.b");
   EXPECT_EQ(0, std::memcmp(vb.data, b.data(), 16));
+}
+
+// The fixture was written by Python's safetensors: rewriting its tensors and metadata with our
+// writer must give the same bytes, which is how we know Python reads what we write.
+TEST(Safetensors, RewritingAPythonWrittenFileIsByteIdentical) {
+  const std::string path = cma::testing::fixture("parity/tinyA.safetensors");
+  ASSERT_FALSE(path.empty()) << "parity/tinyA.safetensors not found";
+  cma::st::File f(path);
+  std::vector<cma::st::TensorBytes> tensors;
+  for (const auto& name : f.names()) {
+    const auto& v = f.get(name);
+    tensors.push_back({name, v.dtype, v.shape, v.data, v.nbytes});
+  }
+  const auto out = (std::filesystem::temp_directory_path() / "cma_st_rewrite.safetensors").string();
+  cma::st::write(out, tensors, f.metadata());
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const auto a = slurp(path), b = slurp(out);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_TRUE(a == b) << "first differing byte at " << std::mismatch(a.begin(), a.end(), b.begin()).first - a.begin();
 }
 
 TEST(Safetensors, TruncatedFileFailsNamingIt) {
