@@ -14,6 +14,7 @@
 #include "cma/core/tensor_io.h"
 #include "test_paths.h"
 
+#if CMA_WITH_OPENCV
 namespace cma::testing {
 namespace {
 
@@ -192,3 +193,6 @@ TEST(Cli, EndToEndLossesMatchExpectationAndDecrease) {
 
 }  // namespace
 }  // namespace cma::testing
+#else
+TEST(Cli, NeedsOpenCv) { GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no synthetic frames to train on"; }
+#endif

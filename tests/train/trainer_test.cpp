@@ -9,6 +9,7 @@
 #include "cma/core/tensor_io.h"
 #include "run_fixture.h"
 
+#if CMA_WITH_OPENCV
 namespace cma::testing {
 namespace {
 
@@ -91,3 +92,6 @@ TEST(NonFinite, RunStopsWithClearErrorAndNoBadCheckpoint) {
 
 }  // namespace
 }  // namespace cma::testing
+#else
+TEST(Resume, NeedsOpenCv) { GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no synthetic frames to train on"; }
+#endif
