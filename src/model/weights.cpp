@@ -34,6 +34,22 @@ void copy_into(torch::Tensor& dst, const torch::Tensor& src, const std::string& 
   dst.copy_(src.to(dst.scalar_type()));
 }
 
+// Copies `tensors` into `params` by name. Every parameter must be present; a tensor without a
+// parameter fails with `extra(key)` appended, unless that returns "" (tolerated).
+template <typename ExtraFn>
+void copy_named(std::map<std::string, torch::Tensor> params, const TensorMap& tensors, const std::string& source,
+                const std::string& kind, ExtraFn extra) {
+  for (auto& kv : params) {
+    auto it = tensors.find(kv.first);
+    require(it != tensors.end(), source + ": missing " + kind + "tensor '" + kv.first + "'");
+    copy_into(kv.second, it->second, kv.first, source);
+  }
+  for (const auto& kv : tensors) {
+    const std::string why = extra(kv.first);
+    require(params.count(kv.first) != 0 || why.empty(), source + ": unexpected tensor '" + kv.first + "'" + why);
+  }
+}
+
 }  // namespace
 
 std::string resolve_weights(const std::string& name) {
@@ -64,17 +80,10 @@ TensorMap read_backbone(const std::string& path) {
 }
 
 void load_backbone(ClipModelImpl& model, const TensorMap& weights, const std::string& source) {
-  auto params = model.backbone_tensors();
-  for (auto& kv : params) {
-    auto it = weights.find(kv.first);
-    require(it != weights.end(), source + ": missing tensor '" + kv.first + "'");
-    copy_into(kv.second, it->second, kv.first, source);
-  }
-  for (const auto& kv : weights) {
-    if (ClipModelImpl::is_adapter_name(kv.first)) continue;  // a reference checkpoint may carry adapters
-    require(params.count(kv.first) != 0, source + ": unexpected tensor '" + kv.first +
-                                             "' (not part of a CLIP ViT backbone)");
-  }
+  // A reference checkpoint may carry adapters next to the backbone: those are not "unexpected".
+  copy_named(model.backbone_tensors(), weights, source, "", [](const std::string& key) {
+    return ClipModelImpl::is_adapter_name(key) ? "" : " (not part of a CLIP ViT backbone)";
+  });
 }
 
 void random_init_backbone(ClipModelImpl& model) {
@@ -139,18 +148,10 @@ ClipModel build_model(const std::string& spec, const ModelOptions& options, uint
 }
 
 void assign_adapters(ClipModelImpl& model, const TensorMap& tensors, const std::string& source) {
-  auto params = model.adapter_tensors();
-  for (auto& kv : params) {
-    auto it = tensors.find(kv.first);
-    require(it != tensors.end(), source + ": missing adapter tensor '" + kv.first + "'");
-    copy_into(kv.second, it->second, kv.first, source);
-  }
-  for (const auto& kv : tensors) {
-    require(params.count(kv.first) != 0,
-            source + ": tensor '" + kv.first + "' does not belong to adapters with r=" +
-                std::to_string(model.options().adapter.reduction_dims) + ", ds=" +
-                std::to_string(model.options().adapter.share_dim));
-  }
+  const auto& a = model.options().adapter;
+  const std::string shape = " does not belong to adapters with r=" + std::to_string(a.reduction_dims) +
+                            ", ds=" + std::to_string(a.share_dim);
+  copy_named(model.adapter_tensors(), tensors, source, "adapter ", [&](const std::string&) { return shape; });
 }
 
 void save_adapters(const ClipModelImpl& model, const std::string& path,
