@@ -2,11 +2,13 @@
 // Runs the pruned model and, with --baseline, the same step without the exact savings, and prints
 // their ratio from the same run.
 #include <CLI/CLI.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "cma/app/bench.h"
@@ -82,6 +84,10 @@ Timing run_variant(model::ClipModelImpl& m, bool prune, const StepArgs& a) {
   train::OptimizerOptions o;
   train::BertAdam adam(train::make_param_groups(m.adapter_tensors(), o.lr, o.weight_decay), o, 100.0);
   time_step(m, adam, ids, video, mask);  // warm-up: allocator and thread pool
+  if (const char* trace = std::getenv("CMA_PROFILE_TRACE")) {  // a Chrome trace of one step, for tuning
+    torch::autograd::profiler::RecordProfile profile(std::string(trace) + (prune ? ".pruned.json" : ".json"));
+    time_step(m, adam, ids, video, mask);
+  }
   std::vector<Timing> all;
   for (int i = 0; i < a.steps; ++i) all.push_back(time_step(m, adam, ids, video, mask));
   return median_of(all);

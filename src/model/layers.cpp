@@ -48,9 +48,13 @@ MlpImpl::MlpImpl(int width) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  auto h = c_fc(x);                         // [B, T, 4D]
-  h = h * torch::sigmoid(1.702 * h);        // QuickGELU
-  return c_proj(h);                         // [B, T, D]
+  // QuickGELU(z) = z * sigmoid(1.702 z) = silu(1.702 z) / 1.702. The two scalings are folded into
+  // the (small) weight matrices instead of the (large) activations, leaving one fused elementwise
+  // op per direction: the MLP's activation was the largest non-GEMM cost of a training step.
+  constexpr double k = 1.702;
+  auto h = torch::linear(x, c_fc->weight * k, c_fc->bias * k);  // [B, T, 4D] = 1.702 * c_fc(x)
+  h = torch::silu(h);                                            // [B, T, 4D] = 1.702 * QuickGELU(c_fc(x))
+  return torch::linear(h, c_proj->weight / k, c_proj->bias);    // [B, T, D]
 }
 
 ResidualBlockImpl::ResidualBlockImpl(int width, int heads) {
