@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cma/core/error.h"
+#include "jpeg_turbo.h"
 
 namespace cma::data {
 namespace {
@@ -75,6 +76,8 @@ void copy_reordered(const cv::Mat& m, Image& img) {
 
 Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name_for_errors) {
   require(data != nullptr && size > 0, "image " + name_for_errors + " is empty (0 bytes)");
+  Image img;
+  if (decode_jpeg_turbo(data, size, name_for_errors, img)) return img;  // the common case: JPEG frames
   cv::Mat decoded;
   try {
     // IMREAD_UNCHANGED keeps grey as one channel, keeps alpha and 16 bits, and (like PIL's open)
@@ -93,7 +96,6 @@ Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& na
     throw Error("image " + name_for_errors + " has " + std::to_string(ch) +
                 " channels; expected 1 (grey), 3 (colour) or 4 (colour + alpha)");
   }
-  Image img;
   copy_reordered(to_8bit(decoded, name_for_errors), img);
   return img;
 }

@@ -79,9 +79,19 @@ AxisCoeffs axis_coeffs(int in_size, int out_size, int first, int count) {
   return c;
 }
 
+// The two passes are the loader's hot loops. On x86-64 they are compiled twice, for AVX2 and for
+// the baseline, and the loader picks at run time: integer results are identical either way.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CMA_HOT_LOOP __attribute__((target_clones("avx2", "default")))
+#define CMA_INLINE inline __attribute__((always_inline))
+#else
+#define CMA_HOT_LOOP
+#define CMA_INLINE inline
+#endif
+
 // Horizontal pass over `rows` rows of `in` (row stride in_w * C): out is [rows, count, C].
 template <int C>
-void horizontal_pass(const uint8_t* in, int in_w, int rows, const AxisCoeffs& cx, uint8_t* out) {
+CMA_INLINE void horizontal_pass(const uint8_t* in, int in_w, int rows, const AxisCoeffs& cx, uint8_t* out) {
   const int count = static_cast<int>(cx.start.size());
   for (int y = 0; y < rows; ++y) {
     const uint8_t* row = in + static_cast<size_t>(y) * in_w * C;
@@ -99,8 +109,8 @@ void horizontal_pass(const uint8_t* in, int in_w, int rows, const AxisCoeffs& cx
   }
 }
 
-void horizontal_pass(const uint8_t* in, int in_w, int channels, int rows, const AxisCoeffs& cx,
-                     uint8_t* out) {
+CMA_HOT_LOOP void horizontal_pass(const uint8_t* in, int in_w, int channels, int rows, const AxisCoeffs& cx,
+                                  uint8_t* out) {
   switch (channels) {
     case 1: return horizontal_pass<1>(in, in_w, rows, cx, out);
     case 3: return horizontal_pass<3>(in, in_w, rows, cx, out);
@@ -110,8 +120,8 @@ void horizontal_pass(const uint8_t* in, int in_w, int channels, int rows, const 
 
 // Vertical pass: `in` holds rows starting at input row `row0`, each `row_len` bytes; out is
 // [count, row_len]. Accumulates whole rows so the inner loop is a straight vectorisable sweep.
-void vertical_pass(const uint8_t* in, size_t row_len, int row0, const AxisCoeffs& cy,
-                   uint8_t* out) {
+CMA_HOT_LOOP void vertical_pass(const uint8_t* in, size_t row_len, int row0, const AxisCoeffs& cy,
+                                uint8_t* out) {
   thread_local std::vector<int32_t> acc;
   acc.resize(row_len);
   for (size_t i = 0; i < cy.start.size(); ++i) {
