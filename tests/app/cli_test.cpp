@@ -151,7 +151,7 @@ TEST(Cli, MpirunTwoRanksTrain) {
   const auto tree = make_tiny_tree("mpirun");
   const std::string out = "/tmp/cma_cli_mpirun";
   fs::remove_all(out);
-  const std::string port = std::to_string(29700 + ::getpid() % 200);
+  const std::string port = std::to_string(30100 + ::getpid() % 200);  // apart from DistParity's range
   const std::string cmd = "mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(CMA_BINARY) +
                           " train --config " + CMA_SOURCE_DIR + "/configs/tiny_demo.json --epochs 1 --threads 1" +
                           data_flags(tree) + " --master_port " + port + " --output_dir " + out + " > " + out +
