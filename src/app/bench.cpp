@@ -1,4 +1,3 @@
-#include "cma/app/bench.h"
 
 #include <CLI/CLI.hpp>
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "cma/app/bench.h"
+#include "cma/app/commands.h"
 #include "cma/core/error.h"
 #include "cma/data/frame_cache.h"
 #include "cma/data/loader.h"

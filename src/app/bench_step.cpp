@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <memory>
 
-#include "cma/app/bench.h"
 #include "cma/app/commands.h"
 #include "cma/core/error.h"
 #include "cma/model/head.h"
