@@ -13,9 +13,10 @@
 
 #include "cma/app/commands.h"
 #include "cma/core/error.h"
-#include "cma/model/head.h"
+#include "cma/dist/communicator.h"
 #include "cma/model/weights.h"
 #include "cma/train/optimizer.h"
+#include "cma/train/step.h"
 
 namespace cma::app {
 namespace {
@@ -28,7 +29,6 @@ struct StepArgs {
   int steps = 3;       // timed steps (after one warm-up step)
   int threads = 0;     // 0: all cores
   bool baseline = true;
-  double reference_seconds = 8.29;  // the Python reference's step on this machine (issue #2)
   model::ModelOptions model;
 };
 
@@ -41,13 +41,11 @@ double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-Timing time_step(model::ClipModelImpl& m, train::BertAdam& adam, const torch::Tensor& ids,
-                 const torch::Tensor& video, const torch::Tensor& mask) {
+Timing time_step(model::ClipModelImpl& m, dist::Communicator& comm, train::BertAdam& adam,
+                 const train::StepInputs& in) {
   Timing t;
   double t0 = now();
-  auto text = m.encode_text(ids);
-  auto frames = m.encode_video(video);
-  auto loss = model::symmetric_ce_loss(model::retrieval_logits(text, frames, mask, m.logit_scale, m.options().head));
+  const auto loss = train::contrastive_forward(m, comm, in).loss;
   double t1 = now();
   loss.backward();
   double t2 = now();
@@ -82,13 +80,15 @@ Timing run_variant(model::ClipModelImpl& m, bool prune, const StepArgs& a) {
   auto mask = torch::ones({a.batch, a.frames}, torch::kLong);
   train::OptimizerOptions o;
   train::BertAdam adam(train::make_param_groups(m.adapter_tensors(), o.lr, o.weight_decay), o, 100.0);
-  time_step(m, adam, ids, video, mask);  // warm-up: allocator and thread pool
+  auto comm = dist::make_single_process();
+  const train::StepInputs in{ids, video, mask};
+  time_step(m, *comm, adam, in);  // warm-up: allocator and thread pool
   if (const char* trace = std::getenv("CMA_PROFILE_TRACE")) {  // a Chrome trace of one step, for tuning
     torch::autograd::profiler::RecordProfile profile(std::string(trace) + (prune ? ".pruned.json" : ".json"));
-    time_step(m, adam, ids, video, mask);
+    time_step(m, *comm, adam, in);
   }
   std::vector<Timing> all;
-  for (int i = 0; i < a.steps; ++i) all.push_back(time_step(m, adam, ids, video, mask));
+  for (int i = 0; i < a.steps; ++i) all.push_back(time_step(m, *comm, adam, in));
   return median_of(all);
 }
 
@@ -110,10 +110,6 @@ void run_bench_step(const StepArgs& a) {
     print_timing("unpruned", base);
     std::printf("ratio cma / unpruned (same run): %.3f\n", ours.total() / base.total());
   }
-  if (a.reference_seconds > 0) {
-    std::printf("ratio cma / reference (%.2f s per step, measured on this machine type): %.3f\n",
-                a.reference_seconds, ours.total() / a.reference_seconds);
-  }
 }
 
 }  // namespace
@@ -127,8 +123,6 @@ void add_bench_step(CLI::App& bench) {
   cmd->add_option("--words", a->words, "tokens per caption")->capture_default_str();
   cmd->add_option("--steps", a->steps, "timed steps (median reported)")->capture_default_str();
   cmd->add_option("--threads", a->threads, "intra-op threads (0: all cores)")->capture_default_str();
-  cmd->add_option("--reference-seconds", a->reference_seconds,
-                  "the reference's seconds per step to compare with (0: skip)")->capture_default_str();
   cmd->add_flag("!--no-baseline", a->baseline, "skip the unpruned baseline");
   cmd->callback([a] {
     require(a->batch > 0 && a->frames > 0 && a->words > 1 && a->steps > 0,

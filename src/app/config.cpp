@@ -19,15 +19,17 @@ std::string ConfigBinder::flag_names(const std::string& name, const std::vector<
   return names;
 }
 
-void ConfigBinder::add(const std::string& section, const std::string& name, CLI::Option* opt,
-                       std::function<void(const nlohmann::json&)> set, std::function<nlohmann::json()> get) {
+ConfigBinder::Handle ConfigBinder::add(const std::string& section, const std::string& name, CLI::Option* opt,
+                                       std::function<void(const nlohmann::json&)> set,
+                                       std::function<nlohmann::json()> get) {
   bindings_.push_back({section, name, opt, std::move(set), std::move(get)});
+  return Handle(*this, bindings_.size() - 1);
 }
 
-void ConfigBinder::bind_switch(const std::string& section, const std::string& name, bool* field,
-                               const std::string& help, const std::vector<std::string>& aliases) {
+ConfigBinder::Handle ConfigBinder::bind_switch(const std::string& section, const std::string& name, bool* field,
+                                               const std::string& help, const std::vector<std::string>& aliases) {
   auto* opt = cmd_.add_flag(flag_names(name, aliases), *field, help)->expected(0, 1);
-  add(section, name, opt, [field](const nlohmann::json& j) { *field = j.is_boolean() ? j.get<bool>() : j.get<int>() != 0; },
+  return add(section, name, opt, [field](const nlohmann::json& j) { *field = j.is_boolean() ? j.get<bool>() : j.get<int>() != 0; },
       [field] { return nlohmann::json(*field); });
 }
 
@@ -96,6 +98,12 @@ void ConfigBinder::apply_config() {
 nlohmann::json ConfigBinder::resolved() const {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& b : bindings_) out[b.section][b.name] = b.get();
+  return out;
+}
+
+std::map<std::string, train::OnResume> ConfigBinder::resume_rules() const {
+  std::map<std::string, train::OnResume> out;
+  for (const auto& b : bindings_) out[b.section + "." + b.name] = b.on_resume;
   return out;
 }
 

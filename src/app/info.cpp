@@ -6,14 +6,15 @@
 #include <memory>
 
 #include "cma/app/commands.h"
+#include "cma/app/config.h"
 #include "cma/model/weights.h"
 
 namespace cma::app {
 namespace {
 
 struct InfoArgs {
-  std::string weights = "random:ViT-B/32";
   model::ModelOptions model;
+  std::unique_ptr<ConfigBinder> binder;
 };
 
 std::string grouped(int64_t n) {  // 151277313 -> "151,277,313"
@@ -25,13 +26,16 @@ std::string grouped(int64_t n) {  // 151277313 -> "151,277,313"
   return out;
 }
 
-void run_info(const InfoArgs& a) {
-  auto m = model::build_model(a.weights, a.model, 0);
+void run_info(InfoArgs& a) {
+  a.binder->apply_config();
+  a.model.validate();
+  const auto weights = model::resolve_weights(a.model.pretrained_clip_name);
+  auto m = model::build_model(weights, a.model, 0);
   int64_t backbone = 0, adapters = 0;
   for (const auto& kv : m->backbone_tensors()) backbone += kv.second.numel();
   for (const auto& kv : m->adapter_tensors()) adapters += kv.second.numel();
   const auto& ad = a.model.adapter;
-  std::printf("weights:    %s\n", a.weights.c_str());
+  std::printf("weights:    %s\n", weights.c_str());
   std::printf("model:      %s\n", m->config().describe().c_str());
   std::printf("adapters:   r=%d ds=%d activation=%s\n", ad.reduction_dims, ad.share_dim, ad.non_linearity.c_str());
   std::printf("backbone:   %s parameters (frozen)\n", grouped(backbone).c_str());
@@ -47,12 +51,10 @@ void run_info(const InfoArgs& a) {
 void add_info_command(CLI::App& app) {
   auto args = std::make_shared<InfoArgs>();
   auto* cmd = app.add_subcommand("info", "Print the architecture and parameter counts of a backbone with adapters");
-  cmd->add_option("--weights", args->weights, "CLIP weights file, or random:<ViT-B/32|ViT-B/16|small|tiny>")
-      ->capture_default_str();
-  cmd->add_option("--adapter-reduction-dims,--adapter_reduction_dims", args->model.adapter.reduction_dims,
-                  "adapter bottleneck r")->capture_default_str();
-  cmd->add_option("--adapter-share-dim,--adapter_share_dim", args->model.adapter.share_dim,
-                  "shared up-projection width ds")->capture_default_str();
+  args->model.pretrained_clip_name = "random:ViT-B/32";  // needs no download
+  args->binder = std::make_unique<ConfigBinder>(*cmd);
+  bind_model_options(*args->binder, args->model);
+  args->binder->add_config_flag();
   cmd->callback([args] { run_info(*args); });
 }
 

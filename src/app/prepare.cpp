@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cma/app/commands.h"
+#include "cma/app/config.h"
 #include "cma/app/progress.h"
 #include "cma/core/error.h"
 #include "cma/core/log.h"
@@ -18,10 +19,9 @@ namespace cma::app {
 namespace {
 
 struct PrepareArgs {
-  data::DataOptions data;
-  std::string out;
+  data::DataOptions data;  // data.frames_cache is the cache written (--out)
   std::string videos_dir;
-  int threads = 0;
+  std::unique_ptr<ConfigBinder> binder;
 };
 
 // The videos to cache: every video of the annotations when given, else every frame folder
@@ -44,19 +44,22 @@ std::vector<std::string> video_ids(const PrepareArgs& a) {
 }
 
 void run_prepare(PrepareArgs& a) {
-  require(!a.out.empty(), "cma prepare needs --out FILE (the frame cache to write)");
+  a.binder->apply_config();
+  const std::string& out = a.data.frames_cache;
+  require(!out.empty(), "cma prepare needs --out FILE (the frame cache to write)");
   require(!a.data.features_path.empty() || !a.videos_dir.empty(), "cma prepare needs --features_path or --videos");
   a.data.validate();
   const auto ids = video_ids(a);
   require(!ids.empty(), "cma prepare: no videos found");
-  const int threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  log::info("prepare", "{} videos -> {} ({}x{} frames, {} threads)", ids.size(), a.out, a.data.frame_size,
+  const int threads =
+      a.data.workers > 0 ? a.data.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  log::info("prepare", "{} videos -> {} ({}x{} frames, {} threads)", ids.size(), out, a.data.frame_size,
             a.data.frame_size, threads);
   Progress bar("[prepare]");
   auto progress = [&](int64_t done, int64_t total) { bar.update(done, total); };
   const auto stats = a.videos_dir.empty()
-                         ? data::prepare_from_folders(a.out, ids, a.data, threads, progress)
-                         : data::prepare_from_videos(a.out, a.videos_dir, ids, a.data.frame_size, threads, progress);
+                         ? data::prepare_from_folders(out, ids, a.data, threads, progress)
+                         : data::prepare_from_videos(out, a.videos_dir, ids, a.data.frame_size, threads, progress);
   bar.finish();
   log::info("prepare", "added {} videos ({} frames), {} already present, {} skipped", stats.videos_added,
             stats.frames_written, stats.videos_present, stats.videos_skipped);
@@ -67,14 +70,16 @@ void run_prepare(PrepareArgs& a) {
 void add_prepare_command(CLI::App& app) {
   auto a = std::make_shared<PrepareArgs>();
   auto* cmd = app.add_subcommand("prepare", "Write the decoded-frame cache from frame folders or video files");
-  cmd->add_option("--out,--frames-cache,--frames_cache", a->out, "cache file to create or extend")->required();
-  cmd->add_option("--features-path,--features_path", a->data.features_path, "folder of <video_id>.mp4/ frame folders");
-  cmd->add_option("--videos", a->videos_dir, "folder of video files (sampled at 1 frame per second)");
-  cmd->add_option("--anno-path,--anno_path", a->data.anno_path, "MSR-VTT annotations: cache exactly their videos");
-  cmd->add_flag("--train7k", a->data.train7k, "use MSRVTT_train.7k.csv");
-  cmd->add_option("--frame-size", a->data.frame_size, "frame side after resize and crop (the model's resolution)")
-      ->capture_default_str();
-  cmd->add_option("--workers", a->threads, "decoding threads (0: all cores)")->capture_default_str();
+  a->data.workers = 0;  // all cores: preparing is the only work running
+  a->binder = std::make_unique<ConfigBinder>(*cmd);
+  auto& b = *a->binder;
+  // The same bindings as train's (--anno_path, --features_path, --workers, --frames-cache, ...),
+  // so one config file serves both; --out names the cache this command writes.
+  bind_frame_options(b, a->data);
+  b.bind("data", "frame_size", &a->data.frame_size, "frame side after resize and crop (the model's resolution)");
+  b.bind("prepare", "videos", &a->videos_dir, "folder of video files (sampled at 1 frame per second)");
+  cmd->add_option("--out", a->data.frames_cache, "cache file to create or extend (same as --frames-cache)");
+  b.add_config_flag();
   cmd->callback([a] { run_prepare(*a); });
 }
 

@@ -1,11 +1,12 @@
-// Every option of `cma train` / `cma eval`, bound once: flag spellings, JSON keys, help.
+// Every option of `cma train` / `cma eval` (and the parts `info` and `prepare` share), bound
+// once: flag spellings, JSON keys, help, and what a resumed run may change.
 #include "cma/app/config.h"
-#include "cma/core/log.h"
 
 namespace cma::app {
 
-void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
-  auto& m = c.model;
+using train::OnResume;
+
+void bind_model_options(ConfigBinder& b, model::ModelOptions& m) {
   b.bind("model", "pretrained_clip_name", &m.pretrained_clip_name,
          "CLIP weights: ViT-B/32 (~/.cache/clip/ViT-B-32.pt), a file, or random:<ViT-B/32|ViT-B/16|small|tiny>",
          {"--weights"});
@@ -14,23 +15,34 @@ void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
   b.bind("model", "adapter_non_linearity", &m.adapter.non_linearity, "quick_gelu | gelu | gelu_new | relu | swish | silu");
   b.bind("model", "adapter_dropout", &m.adapter.dropout, "dropout on the adapter bottleneck");
   b.bind("model", "adapter_init_std", &m.adapter.init_std, "std of the truncated-normal adapter init");
-  b.bind_switch("model", "adapter_convert2fp16", &m.adapter.convert2fp16, "adapters in fp16 (CUDA only; CPU runs fp32)");
+  b.bind_switch("model", "adapter_convert2fp16", &m.adapter.convert2fp16,
+                "adapters in the backbone's half type (CUDA; on the CPU adapters stay fp32)");
   b.bind_switch("model", "q_score", &m.head.q_score, "text-conditioned frame pooling (1) or mean pooling (0)");
   b.bind("model", "q_score_temp", &m.head.q_score_temp, "temperature of q_score pooling");
-  b.bind("model", "backbone_dtype", &m.backbone_dtype, "frozen backbone storage on CUDA: float32 | float16 | bfloat16");
+  b.bind("model", "precision", &m.precision,
+         "frozen backbone dtype: auto (fp16 on CUDA, fp32 on the CPU) | fp32 | bf16 | fp16 (CUDA)");
+}
 
-  auto& d = c.data;
+void bind_frame_options(ConfigBinder& b, data::DataOptions& d) {
   b.bind("data", "anno_path", &d.anno_path, "folder with MSRVTT_data.json and the split csv files");
   b.bind("data", "features_path", &d.features_path, "folder of <video_id>.mp4/ frame folders");
-  b.bind("data", "frames_cache", &d.frames_cache, "frame cache from `cma prepare` (instead of frame folders)");
+  b.bind("data", "frames_cache", &d.frames_cache, "frame cache from `cma prepare` (instead of frame folders)")
+      .on_resume(OnResume::Free);
   b.bind_switch("data", "train7k", &d.train7k, "train on MSRVTT_train.7k.csv");
+  b.bind("data", "workers", &d.workers, "frame decoding threads", {"--num_thread_reader"}).on_resume(OnResume::Free);
+}
+
+void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
+  bind_model_options(b, c.model);
+
+  auto& d = c.data;
+  bind_frame_options(b, d);
   b.bind("data", "max_words", &d.max_words, "caption tokens including start and end");
   b.bind("data", "max_frames", &d.max_frames, "frames per video");
   b.bind("data", "slice_framepos", &d.slice_framepos, "more frames than max_frames: 0 head, 1 tail, 2 uniform");
-  b.bind("data", "workers", &d.workers, "frame decoding threads", {"--num_thread_reader"});
-  b.bind("data", "prefetch", &d.prefetch, "batches decoded ahead");
+  b.bind("data", "prefetch", &d.prefetch, "batches decoded ahead").on_resume(OnResume::Free);
   b.bind("data", "tokenizer", &d.tokenizer, "clip (BPE vocabulary) | bytes (no vocabulary)");
-  b.bind("data", "bpe_vocab", &d.bpe_vocab, "path of bpe_simple_vocab_16e6.txt.gz");
+  b.bind("data", "bpe_vocab", &d.bpe_vocab, "path of bpe_simple_vocab_16e6.txt.gz (default: the vendored copy)");
 
   auto& t = c.train;
   b.bind("train", "lr", &t.optim.lr, "peak learning rate of the adapters");
@@ -39,35 +51,52 @@ void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
   b.bind("train", "schedule", &t.optim.schedule, "warmup_cosine | warmup_constant | warmup_linear");
   b.bind("train", "weight_decay", &t.optim.weight_decay, "decoupled weight decay of non-bias tensors");
   b.bind("train", "clip_grad_norm", &t.optim.max_grad_norm, "global gradient-norm clip");
-  b.bind("train", "tune", &t.tune, "adapters (the paper) | full (CLIP4Clip) | none (zero-shot)");
-  b.bind("train", "epochs", &t.epochs, "passes over the training pairs");
+  b.bind_choice("train", "tune", &t.tune, train::tune_names(),
+                "adapters (the paper) | full (CLIP4Clip) | none (zero-shot)");
+  b.bind("train", "epochs", &t.epochs, "passes over the training pairs").on_resume(OnResume::Schedule);
   b.bind("train", "batch_size", &t.batch_size, "global batch, split evenly over ranks");
-  b.bind("train", "batch_size_val", &t.batch_size_val, "evaluation batch (results do not depend on it)");
+  b.bind("train", "batch_size_val", &t.batch_size_val, "evaluation batch (results do not depend on it)")
+      .on_resume(OnResume::Free);
   b.bind("train", "gradient_accumulation_steps", &t.gradient_accumulation_steps, "micro-batches per optimizer step");
   b.bind("train", "seed", &t.seed, "seed of shuffling, adapter init and dropout");
-  b.bind("train", "output_dir", &t.output_dir, "folder for config, logs, metrics, adapters, checkpoint");
+  b.bind("train", "output_dir", &t.output_dir, "folder for config, logs, metrics, adapters, checkpoint")
+      .on_resume(OnResume::Free);
   b.bind("train", "adapters", &t.adapters, "adapter file to start from (train) or to evaluate (eval)");
   b.bind_switch("train", "resume", &t.resume, "resume from output_dir's checkpoint (default on)",
-                {"!--no-resume", "!--no_resume"});
-  b.bind("train", "log_every", &t.log_every, "optimizer steps between log lines", {"--n_display"});
-  b.bind("train", "checkpoint_every", &t.checkpoint_every, "optimizer steps between checkpoints");
-  b.bind("train", "max_nonfinite_steps", &t.max_nonfinite_steps, "consecutive non-finite steps before stopping");
+                {"!--no-resume", "!--no_resume"})
+      .on_resume(OnResume::Free);
+  b.bind_switch("train", "allow_schedule_change", &t.allow_schedule_change,
+                "resume although --epochs differs from the checkpoint's (stretches or shrinks the schedule)")
+      .on_resume(OnResume::Free);
+  b.bind("train", "log_every", &t.log_every, "optimizer steps between log lines", {"--n_display"})
+      .on_resume(OnResume::Free);
+  b.bind("train", "checkpoint_every", &t.checkpoint_every, "optimizer steps between checkpoints")
+      .on_resume(OnResume::Free);
+  b.bind("train", "max_nonfinite_steps", &t.max_nonfinite_steps, "consecutive non-finite steps before stopping")
+      .on_resume(OnResume::Free);
   b.bind_switch("train", "do_train", &t.do_train, "train (1) or not (0)");
   b.bind_switch("train", "do_eval", &t.do_eval, "only evaluate (1)");
-  b.bind_switch("train", "eval_each_epoch", &t.eval_each_epoch, "evaluate after every epoch");
-  b.bind("train", "max_steps", &t.max_steps, "stop after this many optimizer steps (0: no limit)");
+  b.bind_switch("train", "eval_each_epoch", &t.eval_each_epoch, "evaluate after every epoch").on_resume(OnResume::Free);
+  b.bind("train", "max_steps", &t.max_steps, "stop after this many optimizer steps (0: no limit)")
+      .on_resume(OnResume::Free);
   b.bind("train", "device", &t.device, "cpu | cuda | cuda:N");
-  b.bind("train", "threads", &t.threads, "compute threads (0: all cores)");
+  b.bind("train", "threads", &t.threads, "compute threads (0: all cores)").on_resume(OnResume::Free);
 
-  b.bind("dist", "dist_backend", &c.dist.backend, "auto | none | gloo | nccl");
-  b.bind("dist", "master_addr", &c.dist.master_addr, "rendezvous host (MASTER_ADDR wins)");
-  b.bind("dist", "master_port", &c.dist.master_port, "rendezvous port (MASTER_PORT wins)");
-  b.bind("dist", "dist_timeout", &c.dist.timeout_seconds, "seconds before a stuck collective fails");
+  // How ranks meet, and how results are printed, never change what is trained.
+  b.bind("dist", "dist_backend", &c.dist.backend, "auto | none | gloo | nccl").on_resume(OnResume::Free);
+  b.bind("dist", "master_addr", &c.dist.master_addr, "rendezvous host (MASTER_ADDR wins)").on_resume(OnResume::Free);
+  b.bind("dist", "master_port", &c.dist.master_port, "rendezvous port (MASTER_PORT wins)").on_resume(OnResume::Free);
+  b.bind("dist", "dist_timeout", &c.dist.timeout_seconds, "seconds before a stuck collective fails")
+      .on_resume(OnResume::Free);
 
-  b.bind("eval", "sim_chunk", &c.eval.sim_chunk, "captions per similarity chunk (bounds memory)");
-  b.bind("eval", "embed_micro_batch", &c.eval.embed_micro_batch, "items per embedding forward (fixed for reproducibility)");
-  b.bind_switch("eval", "dsl", &c.eval.dsl, "also report dual-softmax re-weighted metrics");
-  b.bind("eval", "dsl_temperature", &c.eval.dsl_temperature, "temperature of the dual softmax");
+  b.bind("eval", "sim_chunk", &c.eval.sim_chunk, "captions per similarity chunk (bounds memory)")
+      .on_resume(OnResume::Free);
+  b.bind("eval", "embed_micro_batch", &c.eval.embed_micro_batch,
+         "items per embedding forward (fixed for reproducibility)")
+      .on_resume(OnResume::Free);
+  b.bind_switch("eval", "dsl", &c.eval.dsl, "also report dual-softmax re-weighted metrics").on_resume(OnResume::Free);
+  b.bind("eval", "dsl_temperature", &c.eval.dsl_temperature, "temperature of the dual softmax")
+      .on_resume(OnResume::Free);
 
   // The reference's flags that have one possible value here, or none at all.
   b.bind_fixed("datatype", "msrvtt", "dataset");
@@ -82,19 +111,13 @@ void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
 
 void finish_run_options(ConfigBinder& b, train::RunConfig& c) {
   b.apply_config();
-  if (c.model.adapter.convert2fp16 && c.train.device == "cpu") {
-    log::warn("app", "--adapter_convert2fp16 applies to CUDA runs; on the CPU everything stays fp32");
-    c.model.adapter.convert2fp16 = false;
-  }
-  if (c.train.device == "cpu" && c.model.backbone_dtype != "float32") {
-    log::warn("app", "--backbone-dtype {} applies to CUDA runs; on the CPU the backbone stays fp32", c.model.backbone_dtype);
-    c.model.backbone_dtype = "float32";
-  }
   c.model.validate();
   c.data.validate();
   c.train.validate();
   c.dist.validate();
+  c.eval.validate();
   c.resolved = b.resolved();
+  c.on_resume = b.resume_rules();
 }
 
 }  // namespace cma::app

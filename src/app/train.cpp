@@ -63,7 +63,7 @@ void add_eval_command(CLI::App& app) {
     cmd->config.train.do_eval = true;
     cmd->config.train.resume = false;
     finish_run_options(*cmd->binder, cmd->config);
-    require(!cmd->config.train.adapters.empty() || cmd->config.train.tune == "none",
+    require(!cmd->config.train.adapters.empty() || cmd->config.train.tune == train::Tune::None,
             "cma eval needs --adapters FILE (or --tune none for zero-shot CLIP)");
     exit_code() = run_training(cmd->config);
   });

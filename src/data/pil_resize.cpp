@@ -1,6 +1,6 @@
 // PIL-exact bicubic resampling, centre crop and CLIP normalisation, in plain C++.
 //
-// Behaviour reproduced (Pillow 9's ImagingResample, REFERENCE.md §5): separable passes, horizontal
+// Behaviour reproduced (Pillow 9's ImagingResample, docs/reference.md §9): separable passes, horizontal
 // first; per output pixel, center = (i + 0.5) * in/out, support = 2 * max(in/out, 1), taps
 // int(center - support + 0.5) .. int(center + support + 0.5) clamped to the image, weights
 // cubic((tap - center + 0.5) / max(in/out, 1)) normalised to sum 1 and rounded to 22-bit fixed point;

@@ -368,6 +368,40 @@ Tokenizer::Caption Tokenizer::encode_caption(const std::string& text, int max_wo
   return c;
 }
 
+namespace {
+
+// The copy vendored in third_party/clip/ (see third_party/clip/README.md). The library is built
+// without knowing where the checkout is, so it looks in $CMA_HOME/third_party/clip/ when
+// $CMA_HOME is set (and only there, so a set $CMA_HOME is never second-guessed), and otherwise in
+// third_party/clip/ of the running executable's folder and of every folder above it: a build tree
+// inside the checkout (build/cma, build/tests/...) finds it that way. Returns "" when absent,
+// after adding the places looked to `looked`.
+std::string vendored_bpe_vocab(std::string& looked) {
+  namespace fs = std::filesystem;
+  const fs::path rel = fs::path("third_party") / "clip" / kVocabName;
+  std::error_code ec;
+  if (const char* home = std::getenv("CMA_HOME"); home && *home) {
+    const std::string p = (fs::path(home) / rel).string();
+    looked += "  " + p + "  (the vendored copy under $CMA_HOME)\n";
+    return fs::is_regular_file(p, ec) ? p : std::string();
+  }
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec || exe.empty()) {
+    looked += "  " + rel.string() + "  (the vendored copy: no $CMA_HOME, no executable path)\n";
+    return "";
+  }
+  for (fs::path dir = exe.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    const fs::path p = dir / rel;
+    if (fs::is_regular_file(p, ec)) return p.string();
+    if (dir == dir.root_path()) break;
+  }
+  looked += "  " + rel.string() + " in " + exe.parent_path().string() +
+            " or a folder above it  (the vendored copy; $CMA_HOME not set)\n";
+  return "";
+}
+
+}  // namespace
+
 std::string find_bpe_vocab(const std::string& flag_path, const std::string& weights_path) {
   namespace fs = std::filesystem;
   std::string looked;
@@ -376,7 +410,15 @@ std::string find_bpe_vocab(const std::string& flag_path, const std::string& weig
     std::error_code ec;
     return fs::is_regular_file(path, ec);
   };
-  if (!flag_path.empty() && found(flag_path, "the path given")) return flag_path;
+  if (!flag_path.empty()) {
+    // A path the user typed is never replaced by another file behind their back.
+    std::error_code ec;
+    require(fs::is_regular_file(flag_path, ec),
+            "--bpe-vocab " + flag_path + " (data.bpe_vocab) does not exist or is not a file: " +
+                "give the path of " + kVocabName +
+                ", or leave the option out to use the vendored copy");
+    return flag_path;
+  }
   const char* env = std::getenv("CMA_BPE_VOCAB");
   if (env && *env) {
     if (found(env, "$CMA_BPE_VOCAB")) return env;
@@ -396,10 +438,11 @@ std::string find_bpe_vocab(const std::string& flag_path, const std::string& weig
     const std::string p = (dir / kVocabName).string();
     if (found(p, "beside the weights")) return p;
   }
+  if (std::string p = vendored_bpe_vocab(looked); !p.empty()) return p;
   throw Error(std::string("CLIP's BPE vocabulary ") + kVocabName + " was not found. Looked in:\n" +
-              looked + "It ships with OpenAI's CLIP repository as clip/" + kVocabName +
-              ": fetch that file, then pass its path, set $CMA_BPE_VOCAB to it, or copy it to "
-              "~/.cache/clip/.");
+              looked + "The checkout ships it as third_party/clip/" + kVocabName +
+              ": set $CMA_HOME to the checkout, pass --bpe-vocab, or set $CMA_BPE_VOCAB. It also "
+              "ships with OpenAI's CLIP repository as clip/" + kVocabName + ".");
 }
 
 }  // namespace cma::data

@@ -1,5 +1,7 @@
 #include "cma/eval/retrieval.h"
 
+#include <cmath>
+
 #include "cma/core/error.h"
 #include "cma/data/batch_tensors.h"
 #include "cma/model/head.h"
@@ -24,6 +26,13 @@ torch::Tensor padded_map(const torch::Tensor& x, int mb, const std::function<tor
 }
 
 }  // namespace
+
+void EvalOptions::validate() const {
+  require(embed_micro_batch >= 1, "--embed-micro-batch must be >= 1, got " + std::to_string(embed_micro_batch));
+  require(sim_chunk >= 1, "--sim-chunk must be >= 1, got " + std::to_string(sim_chunk));
+  require(dsl_temperature > 0 && std::isfinite(dsl_temperature),
+          "--dsl-temperature must be a finite number > 0, got " + std::to_string(dsl_temperature));
+}
 
 Embeddings embed_all(model::ClipModelImpl& m, const std::function<std::optional<data::Batch>()>& next_batch,
                      const EvalOptions& o, const torch::Device& device,
@@ -51,12 +60,18 @@ Embeddings embed_all(model::ClipModelImpl& m, const std::function<std::optional<
 torch::Tensor similarity_matrix(model::ClipModelImpl& m, const Embeddings& e, const EvalOptions& o) {
   require(o.sim_chunk > 0, "--sim-chunk must be > 0");
   torch::NoGradGuard no_grad;
+  // Scores are computed in float64 and rounded to float32 once. The reference's metric counts an
+  // exact tie as one more rank, so a score must not depend on where its caption or video sits in
+  // a chunk (GEMM kernels sum in an order that can depend on a row's position): float64 makes
+  // such differences ~1e-16, far below float32's rounding, so equal inputs round to equal scores.
+  const auto v = e.frames.to(torch::kDouble);                                                  // [M, F, E]
+  const auto scale = m.logit_scale.detach().to(torch::kDouble);                                // []
   std::vector<torch::Tensor> rows;
   for (int64_t s = 0; s < e.text.size(0); s += o.sim_chunk) {
-    const auto t = e.text.slice(0, s, std::min<int64_t>(s + o.sim_chunk, e.text.size(0)));  // [n, E]
-    rows.push_back(model::retrieval_logits(t, e.frames, e.frame_mask, m.logit_scale, m.options().head).cpu());
+    const auto t = e.text.slice(0, s, std::min<int64_t>(s + o.sim_chunk, e.text.size(0))).to(torch::kDouble);  // [n, E]
+    rows.push_back(model::retrieval_logits(t, v, e.frame_mask, scale, m.options().head).to(torch::kFloat).cpu());
   }
-  return torch::cat(rows, 0).to(torch::kFloat).contiguous();  // [N, M]
+  return torch::cat(rows, 0).contiguous();  // [N, M]
 }
 
 EvalResult retrieval_metrics(const torch::Tensor& sim, const EvalOptions& o) {

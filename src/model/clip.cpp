@@ -143,19 +143,17 @@ void ClipModelImpl::init_adapters() {
   }
 }
 
-void ClipModelImpl::apply_precision() {
-  const auto& name = options_.backbone_dtype;
-  const auto dtype = name == "float16" ? torch::kHalf : name == "bfloat16" ? torch::kBFloat16 : torch::kFloat;
+void ClipModelImpl::apply_precision(const Precision& p) {
   torch::NoGradGuard no_grad;
   for (auto& kv : named_parameters(true)) {
     const auto& key = kv.key();
     const bool adapter = is_adapter_name(key);
     // Like the reference's convert_weights: matrices of Linear/Conv/attention and the two
     // projections go to the low-precision dtype; embeddings, LayerNorms and logit_scale stay fp32.
-    const bool lowp = adapter ? options_.adapter.convert2fp16
-                              : (key.find("attn.") != std::string::npos || key.find("mlp.") != std::string::npos ||
-                                 key == "visual.conv1.weight" || key == "visual.proj" || key == "text_projection");
-    kv.value().set_data(kv.value().to(lowp ? dtype : torch::kFloat));
+    const bool matrix = key.find("attn.") != std::string::npos || key.find("mlp.") != std::string::npos ||
+                        key == "visual.conv1.weight" || key == "visual.proj" || key == "text_projection";
+    const auto dtype = adapter ? p.adapters : matrix ? p.backbone : torch::kFloat;
+    if (kv.value().scalar_type() != dtype) kv.value().set_data(kv.value().to(dtype));
   }
 }
 

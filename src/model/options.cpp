@@ -27,8 +27,8 @@ void HeadOptions::validate() const {
 void ModelOptions::validate() const {
   adapter.validate();
   head.validate();
-  require(backbone_dtype == "float32" || backbone_dtype == "float16" || backbone_dtype == "bfloat16",
-          "--backbone-dtype '" + backbone_dtype + "' is not one of float32, float16, bfloat16");
+  require(precision == "auto" || precision == "fp32" || precision == "bf16" || precision == "fp16",
+          "--precision '" + precision + "' is not one of auto, fp32, bf16, fp16");
 }
 
 }  // namespace cma::model

@@ -142,7 +142,6 @@ ClipModel build_model(const std::string& spec, const ModelOptions& options, uint
     torch::manual_seed(seed);
     model->init_adapters();
   }
-  model->apply_precision();
   model->freeze_backbone();
   return model;
 }

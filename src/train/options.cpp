@@ -4,10 +4,21 @@
 
 namespace cma::train {
 
+const std::vector<std::pair<std::string, Tune>>& tune_names() {
+  static const std::vector<std::pair<std::string, Tune>> names = {
+      {"adapters", Tune::Adapters}, {"full", Tune::Full}, {"none", Tune::None}};
+  return names;
+}
+
+std::string to_string(Tune t) {
+  for (const auto& [name, value] : tune_names()) {
+    if (value == t) return name;
+  }
+  return "?";
+}
+
 void TrainOptions::validate() const {
   optim.validate();
-  require(tune == "adapters" || tune == "full" || tune == "none",
-          "--tune '" + tune + "' is not one of adapters, full, none");
   require(clip_lr >= 0, "--clip_lr must be >= 0, got " + std::to_string(clip_lr));
   require(epochs >= 1, "--epochs must be >= 1, got " + std::to_string(epochs));
   require(batch_size >= 1, "--batch_size must be >= 1, got " + std::to_string(batch_size));

@@ -1,20 +1,18 @@
 #include "cma/train/trainer.h"
 
 #include <chrono>
-#include <csignal>
 #include <cmath>
-#include <filesystem>
+#include <csignal>
 
-#include "cma/core/atomic_file.h"
 #include "cma/core/error.h"
 #include "cma/core/log.h"
 #include "cma/data/batch_tensors.h"
-#include "cma/data/msrvtt.h"
-#include "cma/data/tokenizer.h"
 #include "cma/dist/communicator.h"
-#include "cma/model/head.h"
+#include "cma/model/precision.h"
 #include "cma/model/weights.h"
 #include "cma/train/checkpoint.h"
+#include "cma/train/step.h"
+#include "cma/train/tune.h"
 
 namespace cma::train {
 namespace {
@@ -26,49 +24,38 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 Trainer::Trainer(RunConfig config, dist::Communicator& comm)
-    : cfg_(std::move(config)), comm_(comm), device_(cfg_.train.device) {}
+    : cfg_(std::move(config)), comm_(comm), device_(cfg_.train.device),
+      folder_(cfg_.train.output_dir, comm.rank() == 0) {}
 
 Trainer::~Trainer() = default;
 
 void Trainer::build() {
+  build_model();
   const auto weights = model::resolve_weights(cfg_.model.pretrained_clip_name);
-  model_ = model::build_model(weights, cfg_.model, cfg_.train.seed);
+  data_ = data::open_run_data(cfg_.data, weights, model_->config().image_resolution, model_->config().vocab_size);
+  build_schedule();
+}
+
+void Trainer::build_model() {
+  model_ = model::build_model(model::resolve_weights(cfg_.model.pretrained_clip_name), cfg_.model, cfg_.train.seed);
   if (!cfg_.train.adapters.empty()) model::load_adapters(*model_, cfg_.train.adapters);
+  std::string note;
+  const auto precision = model::resolve_precision(cfg_.model.precision, cfg_.model.adapter.convert2fp16, device_, &note);
+  if (!note.empty()) log::warn("train", "{}", note);
+  model_->apply_precision(precision);
   model_->to(device_);
-  trainable_.clear();
-  if (cfg_.train.tune == "full") {
-    for (auto& kv : model_->named_parameters(true)) {
-      kv.value().set_requires_grad(true);
-      trainable_[kv.key()] = kv.value();
-    }
-  } else if (cfg_.train.tune == "adapters") {
-    trainable_ = model_->adapter_tensors();
-  } else {
-    for (auto& kv : model_->named_parameters(true)) kv.value().set_requires_grad(false);
-  }
+  auto selected = select_trainables(*model_, cfg_.train);
+  trainable_ = std::move(selected.tensors);
+  groups_ = std::move(selected.groups);
   int64_t n = 0, total = 0;
   for (const auto& kv : trainable_) n += kv.second.numel();
   for (const auto& kv : model_->named_parameters(true)) total += kv.value().numel();
-  log::info("train", "model: {}", model_->config().describe());
-  log::info("train", "tune {}: {} of {} parameters train ({:.2f}%)", cfg_.train.tune, n, total, 100.0 * n / total);
+  log::info("train", "model: {}; {} on {}", model_->config().describe(), precision.describe(), device_.str());
+  log::info("train", "tune {}: {} of {} parameters train ({:.2f}%)", to_string(cfg_.train.tune), n, total,
+            100.0 * n / total);
+}
 
-  const auto& d = cfg_.data;
-  tokenizer_ = std::make_unique<data::Tokenizer>(
-      d.tokenizer == "bytes" ? data::Tokenizer::bytes_only()
-                             : data::Tokenizer::clip(data::find_bpe_vocab(d.bpe_vocab, weights)));
-  require(tokenizer_->vocab_size() <= model_->config().vocab_size,
-          "the tokenizer's " + std::to_string(tokenizer_->vocab_size()) + " ids exceed the model's vocabulary of " +
-              std::to_string(model_->config().vocab_size));
-  splits_ = data::read_msrvtt(d);
-  if (d.frames_cache.empty()) {  // the cache holds only videos that had frames
-    data::drop_videos_without_frames(splits_.train, d, "train");
-    data::drop_videos_without_frames(splits_.test, d, "test");
-  }
-  cfg_.data.frame_size = model_->config().image_resolution;  // frames are cropped to the model's input
-  frames_ = data::make_frame_source(cfg_.data);
-  log::info("data", "{} training pairs, {} test pairs, frames from {}", splits_.train.size(), splits_.test.size(),
-            d.frames_cache.empty() ? d.features_path : d.frames_cache);
-
+void Trainer::build_schedule() {
   const int world = comm_.size();
   require(cfg_.train.batch_size % world == 0, "--batch_size " + std::to_string(cfg_.train.batch_size) +
                                                   " is not divisible by the " + std::to_string(world) + " ranks");
@@ -77,28 +64,20 @@ void Trainer::build() {
   so.rank = comm_.rank();
   so.world_size = world;
   so.batch_per_rank = cfg_.train.batch_size / world;
-  sampler_ = std::make_unique<data::DistributedSampler>(static_cast<int64_t>(splits_.train.size()), so);
+  sampler_ = std::make_unique<data::DistributedSampler>(static_cast<int64_t>(data_.splits.train.size()), so);
   const int gas = cfg_.train.gradient_accumulation_steps;
   // t_total in floating point, as the reference computes it.
   const double t_total =
       static_cast<double>(sampler_->batches_per_epoch() + gas - 1) / gas * cfg_.train.epochs;
-  auto groups = make_param_groups(cfg_.train.tune == "full" ? model_->adapter_tensors() : trainable_,
-                                  cfg_.train.optim.lr, cfg_.train.optim.weight_decay);
-  if (cfg_.train.tune == "full") {
-    TensorMap backbone;
-    for (const auto& kv : trainable_) {
-      if (!model::ClipModelImpl::is_adapter_name(kv.first)) backbone[kv.first] = kv.second;
-    }
-    for (auto& g : make_param_groups(backbone, cfg_.train.clip_lr, cfg_.train.optim.weight_decay)) groups.push_back(g);
-  }
-  optimizer_ = std::make_unique<BertAdam>(std::move(groups), cfg_.train.optim, t_total);
+  optimizer_ = std::make_unique<BertAdam>(std::move(groups_), cfg_.train.optim, t_total);
   log::info("train", "{} steps per epoch per rank, t_total {:.1f}, {} rank(s) x {} clips", sampler_->batches_per_epoch(),
             t_total, world, so.batch_per_rank);
 }
 
 int Trainer::run() {
   build();
-  const bool train = cfg_.train.do_train && !cfg_.train.do_eval && cfg_.train.tune != "none";
+  const bool train = cfg_.train.do_train && !cfg_.train.do_eval && cfg_.train.tune != Tune::None;
+  folder_.open();
   if (train) restore();
   if (!train || state_.finished) {
     if (state_.finished) log::info("train", "{} holds a finished run; evaluating it", cfg_.train.output_dir);
@@ -125,7 +104,8 @@ int Trainer::run() {
 
 void Trainer::train_epoch() {
   model_->train();
-  data::Loader loader(splits_.train, *tokenizer_, *frames_, *sampler_, cfg_.data, state_.epoch, state_.batch_in_epoch);
+  data::Loader loader(data_.splits.train, *data_.tokenizer, *data_.frames, *sampler_, data_.options, state_.epoch,
+                      state_.batch_in_epoch);
   const int gas = cfg_.train.gradient_accumulation_steps;
   auto t0 = std::chrono::steady_clock::now();
   double wait0 = loader.wait_seconds();
@@ -150,19 +130,11 @@ void Trainer::train_epoch() {
 
 void Trainer::step(const data::Batch& batch, int64_t micro_index) {
   const auto t = data::to_tensors(batch, device_);
-  auto text = model_->encode_text(t.ids);       // [b, E]
-  auto frames = model_->encode_video(t.video);  // [b, F, E]
-  auto mask = t.frame_mask;                     // [b, F]
-  // Every rank scores the global batch: its rows are gathered with the reference's gradient.
-  text = dist::all_gather_with_grad(comm_, text);      // [B, E]
-  frames = dist::all_gather_with_grad(comm_, frames);  // [B, F, E]
-  mask = comm_.all_gather(mask);                       // [B, F]
-  auto loss = model::symmetric_ce_loss(
-      model::retrieval_logits(text, frames, mask, model_->logit_scale, model_->options().head));
+  const auto out = contrastive_forward(*model_, comm_, {t.ids, t.video, t.frame_mask});
   const int gas = cfg_.train.gradient_accumulation_steps;
-  (loss / gas).backward();
+  (out.loss / gas).backward();
   window_clips_ += batch.B * comm_.size();
-  if ((micro_index + 1) % gas == 0) optimizer_step(loss.item<double>());
+  if ((micro_index + 1) % gas == 0) optimizer_step(out.loss.item<double>());
 }
 
 bool Trainer::optimizer_step(double loss_value) {

@@ -1,7 +1,4 @@
 // The evaluation hook: rank 0 embeds the test split and scores it; the other ranks wait.
-#include <filesystem>
-
-#include "cma/core/atomic_file.h"
 #include "cma/core/log.h"
 #include "cma/train/trainer.h"
 
@@ -24,9 +21,9 @@ eval::EvalResult Trainer::evaluate() {
     so.shuffle = false;
     so.drop_last = false;
     so.batch_per_rank = cfg_.train.batch_size_val;
-    data::DistributedSampler sampler(static_cast<int64_t>(splits_.test.size()), so);
-    data::Loader loader(splits_.test, *tokenizer_, *frames_, sampler, cfg_.data, 0);
-    const auto total = static_cast<int64_t>(splits_.test.size());
+    data::DistributedSampler sampler(static_cast<int64_t>(data_.splits.test.size()), so);
+    data::Loader loader(data_.splits.test, *data_.tokenizer, *data_.frames, sampler, data_.options, 0);
+    const auto total = static_cast<int64_t>(data_.splits.test.size());
     int64_t last_logged = 0;
     const auto emb = eval::embed_all(
         *model_, [&] { return loader.next(); }, cfg_.eval, device_, [&](int64_t done) {
@@ -41,17 +38,16 @@ eval::EvalResult Trainer::evaluate() {
     nlohmann::json rec = {{"type", "eval"}, {"epoch", state_.epoch}, {"step", state_.global_step},
                           {"pairs", total}};
     rec.update(eval::to_json(r.plain));
-    record(rec);
+    folder_.append_record(rec);
     nlohmann::json out = {{"plain", eval::to_json(r.plain)}, {"pairs", total}, {"epoch", state_.epoch}};
     if (r.dsl) {
       log_metrics("[DSL re-weighted]", *r.dsl);
       nlohmann::json d = {{"type", "eval_dsl"}, {"epoch", state_.epoch}, {"step", state_.global_step}};
       d.update(eval::to_json(*r.dsl));
-      record(d);
+      folder_.append_record(d);
       out["dsl"] = eval::to_json(*r.dsl);
     }
-    std::filesystem::create_directories(cfg_.train.output_dir);
-    write_text_atomic(cfg_.train.output_dir + "/eval.json", out.dump(2) + "\n");
+    folder_.write_eval(out);
   }
   comm_.barrier();
   return r;

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+#include "test_tmp.h"
+
 namespace cma::testing {
 
 struct CliResult {
@@ -22,13 +24,13 @@ inline std::string slurp(const std::string& path) {
 }
 
 inline CliResult run_cli(const std::string& args, const std::string& env = "") {
-  const std::string log = "/tmp/cma_cli_" + std::to_string(::getpid()) + ".log";
+  const TempDir tmp("cli");
+  const std::string log = tmp / "output.log";
   const std::string cmd = env + " " + CMA_BINARY + " " + args + " > " + log + " 2>&1";
   const int status = std::system(cmd.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.output = slurp(log);
-  std::remove(log.c_str());
   return r;
 }
 

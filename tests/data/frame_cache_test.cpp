@@ -80,7 +80,7 @@ void expect_videos(const FrameCacheReader& r, const std::vector<std::string>& li
 
 TEST(FrameCache, PrepareThenRead) {
   TempDir dir;
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   std::vector<std::string> list = ids(0, 7);
   list.push_back("vid9_empty");
   list.push_back("vid3");  // listed twice: handled once
@@ -107,17 +107,17 @@ TEST(FrameCache, PrepareThenRead) {
 
 TEST(FrameCache, FileIsTheSameForAnyThreadCount) {
   TempDir dir;
-  prepare(dir.str() + "/a", ids(0, 20), 0);
-  prepare(dir.str() + "/b", ids(0, 20), 1);
-  prepare(dir.str() + "/c", ids(0, 20), 4);
-  const std::string a = slurp(dir.str() + "/a");
-  EXPECT_EQ(a, slurp(dir.str() + "/b"));
-  EXPECT_EQ(a, slurp(dir.str() + "/c"));
+  prepare(dir / "a", ids(0, 20), 0);
+  prepare(dir / "b", ids(0, 20), 1);
+  prepare(dir / "c", ids(0, 20), 4);
+  const std::string a = slurp(dir / "a");
+  EXPECT_EQ(a, slurp(dir / "b"));
+  EXPECT_EQ(a, slurp(dir / "c"));
 }
 
 TEST(FrameCache, RerunAddsOnlyMissingVideosWithoutRewritingData) {
   TempDir dir;
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   EXPECT_EQ(prepare(path, ids(0, 4)).videos_added, 4);
   const std::string before = slurp(path);
 
@@ -142,7 +142,7 @@ TEST(FrameCache, RerunAddsOnlyMissingVideosWithoutRewritingData) {
 
 TEST(FrameCache, CorruptedByteFailsVerify) {
   TempDir dir;
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   prepare(path, ids(0, 4));
   poke(path, kHeaderBytes + 100, 0x40);  // inside vid0, the first video written
   FrameCacheReader r(path);
@@ -160,7 +160,7 @@ TEST(FrameCache, CorruptedByteFailsVerify) {
 
 TEST(FrameCache, TornAppendIsIgnoredThenCutOff) {
   TempDir dir;
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   prepare(path, ids(0, 3));
   const auto committed = fs::file_size(path);
   {
@@ -182,15 +182,15 @@ TEST(FrameCache, TornAppendIsIgnoredThenCutOff) {
   expect_videos(r, ids(0, 6));
   // Byte for byte the file of a run that never crashed.
   TempDir clean;
-  prepare(clean.str() + "/c", ids(0, 3));
-  prepare(clean.str() + "/c", ids(0, 6));
+  prepare(clean / "c", ids(0, 3));
+  prepare(clean / "c", ids(0, 6));
   EXPECT_GT(fs::file_size(path), committed);
-  EXPECT_EQ(slurp(path), slurp(clean.str() + "/c"));
+  EXPECT_EQ(slurp(path), slurp(clean / "c"));
 }
 
 TEST(FrameCache, TornCommitSlotFallsBackToThePreviousCommit) {
   TempDir dir;
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   prepare(path, ids(0, 3));  // commit 1 in slot A (offset 512)
   prepare(path, ids(0, 6));  // commit 2 in slot B (offset 1024)
   poke(path, 1024 + 9, 0x01);  // a torn slot write: its CRC no longer matches
@@ -209,7 +209,7 @@ TEST(FrameCache, TornCommitSlotFallsBackToThePreviousCommit) {
 
 TEST(FrameCache, TruncatedFileIsDetected) {
   TempDir dir;
-  const std::string one = dir.str() + "/one.cache";
+  const std::string one = dir / "one.cache";
   prepare(one, ids(0, 3));
   fs::resize_file(one, fs::file_size(one) - 10);  // cuts into the only index
   try {
@@ -221,7 +221,7 @@ TEST(FrameCache, TruncatedFileIsDetected) {
   EXPECT_THROW(prepare(one, ids(0, 3)), cma::Error);
 
   // With an older intact commit, a file cut inside the newer one falls back to the older one.
-  const std::string two = dir.str() + "/two.cache";
+  const std::string two = dir / "two.cache";
   prepare(two, ids(0, 3));
   const auto first_end = fs::file_size(two);
   prepare(two, ids(0, 6));
@@ -233,7 +233,7 @@ TEST(FrameCache, TruncatedFileIsDetected) {
 
 TEST(FrameCache, CreatedButNeverCommittedReadsEmpty) {
   TempDir dir;
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   const PrepareStats s = prepare(path, {"vid1_empty"});
   EXPECT_EQ(s.videos_skipped, 1);
   FrameCacheReader r(path);
@@ -243,7 +243,7 @@ TEST(FrameCache, CreatedButNeverCommittedReadsEmpty) {
 
 TEST(FrameCache, FrameSizeMismatchNamesFileAndSizes) {
   TempDir dir;
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   prepare(path, ids(0, 2));
   try {
     cma::data::prepare_cache(path, ids(0, 3), 16, 1, fake_decode, nullptr);
@@ -258,14 +258,14 @@ TEST(FrameCache, FrameSizeMismatchNamesFileAndSizes) {
 
 TEST(FrameCache, RejectsFilesThatAreNotCaches) {
   TempDir dir;
-  const std::string path = dir.str() + "/not.cache";
+  const std::string path = dir / "not.cache";
   std::ofstream(path) << std::string(5000, 'x');
   EXPECT_THROW(FrameCacheReader r(path), cma::Error);
   EXPECT_THROW(prepare(path, ids(0, 1)), cma::Error);  // never overwrites a foreign file
   EXPECT_EQ(fs::file_size(path), 5000u);
-  EXPECT_THROW(FrameCacheReader r(dir.str() + "/missing.cache"), cma::Error);
+  EXPECT_THROW(FrameCacheReader r(dir / "missing.cache"), cma::Error);
   // A damaged header (here: the format version) is refused, naming the file.
-  const std::string cache = dir.str() + "/frames.cache";
+  const std::string cache = dir / "frames.cache";
   prepare(cache, ids(0, 1));
   poke(cache, 16, 0x02);
   try {
@@ -278,7 +278,7 @@ TEST(FrameCache, RejectsFilesThatAreNotCaches) {
 
 TEST(FrameCache, DecoderFailureKeepsTheVideosBeforeIt) {
   TempDir dir;
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   auto failing = [](const std::string& id) {
     if (id == "vid4") throw cma::Error("cannot decode vid4");
     return fake_decode(id);
@@ -291,7 +291,7 @@ TEST(FrameCache, DecoderFailureKeepsTheVideosBeforeIt) {
 
 TEST(FrameCache, ConcurrentReadersSeeTheSameBytes) {
   TempDir dir;
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   prepare(path, ids(0, 16));
   FrameCacheReader r(path);
   std::atomic<int> bad{0};
@@ -321,13 +321,13 @@ TEST(FrameCache, FromFoldersHoldsEveryFrameResizedAndCropped) {
   spec.width = 64, spec.height = 48;
   spec.videos_with_empty_folder = 1;
   spec.videos_without_folder = 1;
-  cma::data::write_synthetic_msrvtt(dir.str(), spec);
+  cma::data::write_synthetic_msrvtt(dir.path(), spec);
   cma::data::DataOptions o;
-  o.features_path = cma::data::synthetic_features_path(dir.str());
+  o.features_path = cma::data::synthetic_features_path(dir.path());
   o.frame_size = 24;
   std::vector<std::string> list;
   for (int i = 0; i < 4; ++i) list.push_back(cma::data::synthetic_video_id(i));
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   const PrepareStats s = cma::data::prepare_from_folders(path, list, o, 2, nullptr);
   EXPECT_EQ(s.videos_added, 2);
   EXPECT_EQ(s.videos_skipped, 2);  // video2 (empty folder), video3 (no folder)
@@ -351,16 +351,16 @@ TEST(FrameCache, FromFoldersSkipsUnreadableFrames) {
   cma::data::SyntheticSpec spec;
   spec.num_train_videos = 1, spec.captions_per_video = 1, spec.num_test_videos = 0;
   spec.frames_per_video = 3, spec.width = 32, spec.height = 32;
-  cma::data::write_synthetic_msrvtt(dir.str(), spec);
+  cma::data::write_synthetic_msrvtt(dir.path(), spec);
   cma::data::DataOptions o;
-  o.features_path = cma::data::synthetic_features_path(dir.str());
+  o.features_path = cma::data::synthetic_features_path(dir.path());
   o.frame_size = 16;
   const std::string folder = cma::data::frame_folder(o, "video0");
   const auto files = cma::data::list_frame_files(folder);
   std::ofstream(folder + "/" + files[1], std::ios::trunc) << "not an image";
-  const PrepareStats s = cma::data::prepare_from_folders(dir.str() + "/c", {"video0"}, o, 1, nullptr);
+  const PrepareStats s = cma::data::prepare_from_folders(dir / "c", {"video0"}, o, 1, nullptr);
   EXPECT_EQ(s.frames_written, 2);
-  FrameCacheReader r(dir.str() + "/c");
+  FrameCacheReader r(dir / "c");
   EXPECT_EQ(r.frame_count("video0"), 2);
 }
 
@@ -368,15 +368,15 @@ TEST(FrameCache, FromVideosTakesOneFramePerSecond) {
   TempDir dir;
   // 4 fps for 3.5 s: frames 0, 4, 8, 12 are the whole seconds. Each frame is one flat grey level
   // (frame index * 16), which survives MJPEG well enough to tell the frames apart.
-  const std::string video = dir.str() + "/clip7.avi";
+  const std::string video = dir / "clip7.avi";
   {
     cv::VideoWriter w(video, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 4.0, cv::Size(40, 32));
     if (!w.isOpened()) GTEST_SKIP() << "OpenCV here cannot write MJPEG .avi files (no videoio backend)";
     for (int i = 0; i < 14; ++i) w.write(cv::Mat(32, 40, CV_8UC3, cv::Scalar::all(i * 16)));
   }
-  const std::string path = dir.str() + "/frames.cache";
+  const std::string path = dir / "frames.cache";
   const PrepareStats s =
-      cma::data::prepare_from_videos(path, dir.str(), {"clip7", "missing"}, 16, 2, nullptr);
+      cma::data::prepare_from_videos(path, dir.path(), {"clip7", "missing"}, 16, 2, nullptr);
   EXPECT_EQ(s.videos_added, 1);
   EXPECT_EQ(s.videos_skipped, 1);
   FrameCacheReader r(path);

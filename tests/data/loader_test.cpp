@@ -250,14 +250,14 @@ struct Tree {
     spec.frames_per_video = frames;
     spec.frames_spread = spread;
     spec.width = width, spec.height = height;
-    cma::data::write_synthetic_msrvtt(dir.str(), spec);
-    o.anno_path = cma::data::synthetic_anno_path(dir.str());
-    o.features_path = cma::data::synthetic_features_path(dir.str());
+    cma::data::write_synthetic_msrvtt(dir.path(), spec);
+    o.anno_path = cma::data::synthetic_anno_path(dir.path());
+    o.features_path = cma::data::synthetic_features_path(dir.path());
     o.frame_size = frame_size;
     o.max_words = 16;
     pairs = cma::data::read_msrvtt(o).train;
     for (int i = 0; i < videos_n; ++i) videos.push_back(cma::data::synthetic_video_id(i));
-    cache = dir.str() + "/frames.cache";
+    cache = dir / "frames.cache";
   }
 };
 

@@ -73,12 +73,12 @@ class LogCapture {
 // The three annotation files, written by hand (no frames needed).
 DataOptions annotation_tree(const TempDir& dir, const std::string& json, const std::string& train_csv,
                             const std::string& test_csv) {
-  write_file(dir.path() / "anns/MSRVTT_data.json", json);
-  write_file(dir.path() / "anns/MSRVTT_train.9k.csv", train_csv);
-  write_file(dir.path() / "anns/MSRVTT_JSFUSION_test.csv", test_csv);
+  write_file(dir / "anns/MSRVTT_data.json", json);
+  write_file(dir / "anns/MSRVTT_train.9k.csv", train_csv);
+  write_file(dir / "anns/MSRVTT_JSFUSION_test.csv", test_csv);
   DataOptions o;
-  o.anno_path = (dir.path() / "anns").string();
-  o.features_path = (dir.path() / "frames").string();
+  o.anno_path = dir / "anns";
+  o.features_path = dir / "frames";
   return o;
 }
 
@@ -141,16 +141,16 @@ TEST(MsrvttAnnotations, MalformedCsvNamesFileAndLine) {
   const std::string unterminated = error_of([&] { cma::data::read_msrvtt(o); });
   EXPECT_NE(unterminated.find("MSRVTT_JSFUSION_test.csv:3:"), std::string::npos) << unterminated;
 
-  write_file(dir.path() / "anns/MSRVTT_JSFUSION_test.csv", header + "ret0,msr9,video9,\"closed\" then text\n");
+  write_file(dir / "anns/MSRVTT_JSFUSION_test.csv", header + "ret0,msr9,video9,\"closed\" then text\n");
   const std::string after_quote = error_of([&] { cma::data::read_msrvtt(o); });
   EXPECT_NE(after_quote.find("MSRVTT_JSFUSION_test.csv:2:"), std::string::npos) << after_quote;
 
-  write_file(dir.path() / "anns/MSRVTT_JSFUSION_test.csv", header + "a,b,c,d\na,b,c,d\n\na,b,c,d,e\n");
+  write_file(dir / "anns/MSRVTT_JSFUSION_test.csv", header + "a,b,c,d\na,b,c,d\n\na,b,c,d,e\n");
   const std::string extra_field = error_of([&] { cma::data::read_msrvtt(o); });
   EXPECT_NE(extra_field.find("MSRVTT_JSFUSION_test.csv:5:"), std::string::npos) << extra_field;
   EXPECT_NE(extra_field.find("expected 4 fields"), std::string::npos) << extra_field;
 
-  write_file(dir.path() / "anns/MSRVTT_JSFUSION_test.csv", "key,video_id,caption\n");
+  write_file(dir / "anns/MSRVTT_JSFUSION_test.csv", "key,video_id,caption\n");
   const std::string no_column = error_of([&] { cma::data::read_msrvtt(o); });
   EXPECT_NE(no_column.find("\"sentence\""), std::string::npos) << no_column;
   EXPECT_NE(no_column.find("key, video_id, caption"), std::string::npos) << no_column;
@@ -164,16 +164,16 @@ TEST(MsrvttAnnotations, MalformedJsonNamesFileAndLine) {
   const std::string syntax = error_of([&] { cma::data::read_msrvtt(o); });
   EXPECT_NE(syntax.find("MSRVTT_data.json:3:"), std::string::npos) << syntax;
 
-  write_file(dir.path() / "anns/MSRVTT_data.json", "{\"sentences\": [\n  {\"video_id\": \"video0\"\n");
+  write_file(dir / "anns/MSRVTT_data.json", "{\"sentences\": [\n  {\"video_id\": \"video0\"\n");
   const std::string truncated = error_of([&] { cma::data::read_msrvtt(o); });
   EXPECT_NE(truncated.find("MSRVTT_data.json:"), std::string::npos) << truncated;
 
-  write_file(dir.path() / "anns/MSRVTT_data.json", "{\"sentences\": [{\"video_id\": \"video0\"}]}");
+  write_file(dir / "anns/MSRVTT_data.json", "{\"sentences\": [{\"video_id\": \"video0\"}]}");
   const std::string no_caption = error_of([&] { cma::data::read_msrvtt(o); });
   EXPECT_NE(no_caption.find("sentences[0]"), std::string::npos) << no_caption;
   EXPECT_NE(no_caption.find("\"caption\""), std::string::npos) << no_caption;
 
-  write_file(dir.path() / "anns/MSRVTT_data.json", "{\"videos\": []}");
+  write_file(dir / "anns/MSRVTT_data.json", "{\"videos\": []}");
   const std::string no_sentences = error_of([&] { cma::data::read_msrvtt(o); });
   EXPECT_NE(no_sentences.find("\"sentences\""), std::string::npos) << no_sentences;
 }
@@ -215,7 +215,7 @@ TEST(MsrvttFrames, SampleIndicesMoreFramesThanMax) {
 
 TEST(MsrvttFrames, ListsSortedImageFilesOnly) {
   TempDir dir;
-  const fs::path folder = dir.path() / "video0.mp4";
+  const fs::path folder = dir / "video0.mp4";
   for (const char* name : {"00010.JPG", "00002.png", "a.Jpeg", "B.jpg", "c.webp", "d.BMP", "notes.txt", ".hidden.jpg",
                            "noext"}) {
     write_file(folder / name, "x");
@@ -223,10 +223,10 @@ TEST(MsrvttFrames, ListsSortedImageFilesOnly) {
   fs::create_directories(folder / "sub.jpg");  // a folder named like an image is not a frame
   EXPECT_EQ(cma::data::list_frame_files(folder.string()),
             (std::vector<std::string>{"00002.png", "00010.JPG", "B.jpg", "a.Jpeg", "c.webp", "d.BMP"}));
-  EXPECT_TRUE(cma::data::list_frame_files((dir.path() / "missing.mp4").string()).empty());
+  EXPECT_TRUE(cma::data::list_frame_files(dir / "missing.mp4").empty());
   EXPECT_TRUE(cma::data::list_frame_files((folder / "notes.txt").string()).empty());
   DataOptions o;
-  o.features_path = dir.str();
+  o.features_path = dir.path();
   EXPECT_EQ(cma::data::frame_folder(o, "video0"), folder.string());
 }
 
@@ -234,7 +234,7 @@ TEST(MsrvttFrames, ListsSortedImageFilesOnly) {
 
 TEST(MsrvttTree, SyntheticTreeSplitsAndFrames) {
   TempDir dir;
-  const DataOptions o = cma::testing::make_msrvtt_tree(dir.str(), 5, 3, 3, 4, 32, 24, /*empty=*/1, /*missing=*/1);
+  const DataOptions o = cma::testing::make_msrvtt_tree(dir.path(), 5, 3, 3, 4, 32, 24, /*empty=*/1, /*missing=*/1);
   const auto splits = cma::data::read_msrvtt(o);
   // Captions are interleaved over all 8 videos in the JSON; training keeps video0..4 in that order.
   ASSERT_EQ(splits.train.size(), 15u);
@@ -263,10 +263,10 @@ TEST(MsrvttTree, SyntheticTreeSplitsAndFrames) {
 
 TEST(MsrvttTree, SyntheticTreeIsDeterministic) {
   TempDir a, b;
-  cma::testing::make_msrvtt_tree(a.str(), 2, 2, 1, 2, 16, 16);
-  cma::testing::make_msrvtt_tree(b.str(), 2, 2, 1, 2, 16, 16);
+  cma::testing::make_msrvtt_tree(a.path(), 2, 2, 1, 2, 16, 16);
+  cma::testing::make_msrvtt_tree(b.path(), 2, 2, 1, 2, 16, 16);
   for (const char* rel : {"anns/MSRVTT_data.json", "anns/MSRVTT_JSFUSION_test.csv", "frames/video1.mp4/00001.jpg"}) {
-    std::ifstream fa(a.path() / rel, std::ios::binary), fb(b.path() / rel, std::ios::binary);
+    std::ifstream fa(a / rel, std::ios::binary), fb(b / rel, std::ios::binary);
     const std::string sa((std::istreambuf_iterator<char>(fa)), {}), sb((std::istreambuf_iterator<char>(fb)), {});
     EXPECT_FALSE(sa.empty()) << rel;
     EXPECT_EQ(sa, sb) << rel;
@@ -275,7 +275,7 @@ TEST(MsrvttTree, SyntheticTreeIsDeterministic) {
 
 TEST(MsrvttFrames, DropsVideosWithoutFramesOncePerVideo) {
   TempDir dir;
-  const DataOptions o = cma::testing::make_msrvtt_tree(dir.str(), 5, 3, 2, 2, 16, 16, /*empty=*/1, /*missing=*/1);
+  const DataOptions o = cma::testing::make_msrvtt_tree(dir.path(), 5, 3, 2, 2, 16, 16, /*empty=*/1, /*missing=*/1);
   // A PNG frame next to the JPEGs still counts, and sorts by name.
   cv::imwrite(cma::data::frame_folder(o, "video0") + "/00001a.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)));
   EXPECT_EQ(cma::data::list_frame_files(cma::data::frame_folder(o, "video0")),

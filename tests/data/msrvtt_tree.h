@@ -1,39 +1,15 @@
-// Test helpers: a temporary folder and a small MSR-VTT-shaped tree in it (see
-// cma/data/synthetic.h for the layout). make_msrvtt_tree needs OpenCV (CMA_WITH_OPENCV).
+// Test helpers: a small MSR-VTT-shaped tree in a folder (see cma/data/synthetic.h for the layout),
+// usually a TempDir from test_tmp.h. make_msrvtt_tree needs OpenCV (CMA_WITH_OPENCV).
 #pragma once
-#include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 
 #include "cma/data/options.h"
 #include "cma/data/synthetic.h"
+#include "test_tmp.h"
 
 namespace cma::testing {
-
-// A fresh folder under the system temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& prefix = "cma_test") {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = std::filesystem::temp_directory_path() /
-            (prefix + "_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string str() const { return path_.string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 #if CMA_WITH_OPENCV
 // Writes a synthetic MSR-VTT tree under `dir` (anns/ and frames/) and returns DataOptions whose

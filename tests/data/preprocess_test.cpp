@@ -15,6 +15,7 @@
 #include "cma/core/error.h"
 #include "cma/core/safetensors.h"
 #include "test_paths.h"
+#include "test_tmp.h"
 
 #if CMA_WITH_OPENCV
 #include <opencv2/core.hpp>
@@ -80,14 +81,16 @@ TEST(Preprocess, GreyResizesLikeReplicatedRgb) {
 }
 
 TEST(Preprocess, NormalizeMatchesClipConstants) {
+  // OpenAI CLIP's Normalize constants, written out here rather than read from the code under test.
+  const float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
+  const float std_[3] = {0.26862954f, 0.26130258f, 0.27577711f};
   const std::vector<uint8_t> hwc = {0, 128, 255, 255, 0, 128, 10, 20, 30, 40, 50, 60};  // 2x2 RGB
   std::vector<float> chw(12);
   cma::data::normalize_clip(hwc.data(), 2, chw.data());
   for (int c = 0; c < 3; ++c) {
     for (int p = 0; p < 4; ++p) {
-      const float want =
-          (static_cast<float>(hwc[p * 3 + c]) / 255.0f - cma::data::kClipMean[c]) /
-          cma::data::kClipStd[c];
+      // ToTensor then Normalize, in float32 as torchvision computes them.
+      const float want = (static_cast<float>(hwc[p * 3 + c]) / 255.0f - mean[c]) / std_[c];
       EXPECT_EQ(chw[c * 4 + p], want) << "channel " << c << " pixel " << p;
     }
   }
@@ -167,6 +170,7 @@ TEST(Preprocess, MatchesReferenceFixtures) {
                             << cma::testing::shared_dir();
   ASSERT_FALSE(expected.empty()) << "preprocess/expected.safetensors not found";
   const int n = run_dir(dir, expected);
+  EXPECT_GT(n, 0) << "no image in " << dir << " was compared";
   EXPECT_EQ(n, static_cast<int>(cma::st::File(expected).names().size()))
       << "every expected tensor should have its image in " << dir;
 }
@@ -198,8 +202,8 @@ void expect_error_names(const std::string& path) {
 }
 
 TEST(Preprocess, UnreadableOrCorruptFileFailsNamingIt) {
-  const fs::path dir = fs::temp_directory_path() / "cma_preprocess_test";
-  fs::create_directories(dir);
+  const cma::testing::TempDir tmp("preprocess");
+  const fs::path dir = tmp.path();
   expect_error_names((dir / "missing.jpg").string());
   const std::string garbage = (dir / "garbage.jpg").string();
   std::ofstream(garbage, std::ios::binary) << "this is not a JPEG at all";
@@ -233,8 +237,8 @@ TEST(Preprocess, ImageAlreadyAtSizePassesThroughUnchanged) {
 }
 
 TEST(Preprocess, DecodeGivesRgbOrderAndHighByteOf16Bit) {
-  const fs::path dir = fs::temp_directory_path() / "cma_preprocess_test";
-  fs::create_directories(dir);
+  const cma::testing::TempDir tmp("preprocess");
+  const fs::path dir = tmp.path();
   // OpenCV writes BGR(A); one pixel of known colour checks the reordering.
   cv::Mat bgr(1, 2, CV_8UC3, cv::Scalar(10, 20, 30));
   const std::string p8 = (dir / "bgr8.png").string();

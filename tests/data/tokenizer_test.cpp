@@ -22,10 +22,11 @@ namespace {
 namespace fs = std::filesystem;
 using cma::data::Tokenizer;
 
-// The CLIP vocabulary stays in the shared folder; it is never copied into the project.
-std::string vocab_path() {
-  return cma::testing::shared_dir() + "/clip/bpe_simple_vocab_16e6.txt.gz";
+// The vocabulary vendored with the project (third_party/clip/), the tokenizer's default.
+std::string vendored_vocab() {
+  return std::string(CMA_SOURCE_DIR) + "/third_party/clip/bpe_simple_vocab_16e6.txt.gz";
 }
+std::string vocab_path() { return vendored_vocab(); }
 
 const Tokenizer& clip() {
   static const Tokenizer tokenizer = Tokenizer::clip(vocab_path());
@@ -35,8 +36,7 @@ const Tokenizer& clip() {
 #define REQUIRE_VOCAB()                                                              \
   ASSERT_TRUE(fs::exists(vocab_path()))                                              \
       << "CLIP's vocabulary not found at " << vocab_path()                           \
-      << " (looked in the shared folder: set $CMA_SHARED_DIR to the folder holding " \
-         "clip/bpe_simple_vocab_16e6.txt.gz)"
+      << " (the copy vendored in third_party/clip/; see third_party/clip/README.md)"
 
 struct Case {
   std::string text;
@@ -228,19 +228,21 @@ TEST(TokenizerClip, UnreadableVocabularyFailsNamingTheFile) {
 TEST(TokenizerVocab, FindErrorListsEveryPlaceLooked) {
   const fs::path home = fresh_dir("home");
   const fs::path weights_dir = fresh_dir("weights");
+  const fs::path cma_home = fresh_dir("cma_home");  // no third_party/clip/ inside
   ScopedEnv env("CMA_BPE_VOCAB", "/nonexistent/env/vocab.txt.gz");
   ScopedEnv home_env("HOME", home.c_str());
+  ScopedEnv cma_home_env("CMA_HOME", cma_home.c_str());
   try {
-    cma::data::find_bpe_vocab("/nonexistent/flag/vocab.txt.gz",
-                              (weights_dir / "ViT-B-32.safetensors").string());
+    cma::data::find_bpe_vocab("", (weights_dir / "ViT-B-32.safetensors").string());
     FAIL() << "expected an error";
   } catch (const cma::Error& e) {
     const std::string msg = e.what();
-    for (const std::string& place : {std::string("/nonexistent/flag/vocab.txt.gz"),
-                                     std::string("/nonexistent/env/vocab.txt.gz"),
-                                     (home / ".cache/clip/bpe_simple_vocab_16e6.txt.gz").string(),
-                                     (weights_dir / "bpe_simple_vocab_16e6.txt.gz").string(),
-                                     std::string("clip/bpe_simple_vocab_16e6.txt.gz")}) {
+    for (const std::string& place :
+         {std::string("/nonexistent/env/vocab.txt.gz"),
+          (home / ".cache/clip/bpe_simple_vocab_16e6.txt.gz").string(),
+          (weights_dir / "bpe_simple_vocab_16e6.txt.gz").string(),
+          (cma_home / "third_party/clip/bpe_simple_vocab_16e6.txt.gz").string(),
+          std::string("clip/bpe_simple_vocab_16e6.txt.gz")}) {
       EXPECT_NE(msg.find(place), std::string::npos) << "message does not mention " << place << ":\n"
                                                     << msg;
     }
@@ -267,6 +269,58 @@ TEST(TokenizerVocab, FindFollowsLookupOrder) {
   EXPECT_EQ(cma::data::find_bpe_vocab("", weights), cached.string());
   fs::remove(cached);
   EXPECT_EQ(cma::data::find_bpe_vocab("", weights), beside.string());
+  // Last comes the vendored copy, here under $CMA_HOME.
+  fs::remove(beside);
+  const fs::path cma_home = fresh_dir("order_cma_home");
+  const fs::path vendored = cma_home / "third_party/clip/bpe_simple_vocab_16e6.txt.gz";
+  fs::create_directories(vendored.parent_path());
+  std::ofstream(vendored) << "x";
+  ScopedEnv cma_home_env("CMA_HOME", cma_home.c_str());
+  EXPECT_EQ(cma::data::find_bpe_vocab("", weights), vendored.string());
+}
+
+TEST(TokenizerVocab, MissingFlagPathIsAnErrorNamingFlagAndPath) {
+  // Even with a usable vocabulary elsewhere, a path the user gave is never swapped for another.
+  ScopedEnv env("CMA_BPE_VOCAB", vendored_vocab().c_str());
+  const std::string missing = "/nonexistent/flag/bpe_simple_vocab_16e6.txt.gz";
+  try {
+    cma::data::find_bpe_vocab(missing, "");
+    FAIL() << "expected an error for --bpe-vocab " << missing;
+  } catch (const cma::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("--bpe-vocab"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(missing), std::string::npos) << msg;
+  }
+  // A folder is not a vocabulary file either.
+  const fs::path dir = fresh_dir("flag_is_dir");
+  EXPECT_THROW(cma::data::find_bpe_vocab(dir.string(), ""), cma::Error);
+}
+
+TEST(TokenizerVocab, WithoutFlagOrOtherCopyUsesTheVendoredFile) {
+  ASSERT_TRUE(fs::is_regular_file(vendored_vocab())) << vendored_vocab() << " is missing";
+  const fs::path home = fresh_dir("vendored_home");  // no ~/.cache/clip/ in it
+  const std::string weights = (fresh_dir("vendored_weights") / "model.safetensors").string();
+  ScopedEnv home_env("HOME", home.c_str());
+  ScopedEnv no_env("CMA_BPE_VOCAB", nullptr);
+  {
+    ScopedEnv cma_home_env("CMA_HOME", CMA_SOURCE_DIR);
+    const std::string got = cma::data::find_bpe_vocab("", weights);
+    EXPECT_TRUE(fs::equivalent(got, vendored_vocab())) << got;
+    const Tokenizer tok = Tokenizer::clip(got);
+    EXPECT_EQ(tok.vocab_size(), 49408);
+  }
+  // Without $CMA_HOME it is found by walking up from this test binary, when the build tree lies
+  // inside the checkout (as build/ does).
+  ScopedEnv no_cma_home("CMA_HOME", nullptr);
+  const fs::path exe = fs::read_symlink("/proc/self/exe");
+  const fs::path source = fs::canonical(CMA_SOURCE_DIR);
+  const std::string rel = fs::relative(fs::canonical(exe), source).string();
+  if (rel.empty() || rel.rfind("..", 0) == 0) {
+    GTEST_SKIP() << "this test binary (" << exe << ") is outside the checkout " << source
+                 << ", so only the $CMA_HOME lookup was checked";
+  }
+  const std::string got = cma::data::find_bpe_vocab("", weights);
+  EXPECT_TRUE(fs::equivalent(got, vendored_vocab())) << got;
 }
 
 TEST(TokenizerBytesOnly, EncodesNonAsciiAsBytes) {

@@ -5,6 +5,7 @@
 #include "../model/parity_util.h"
 #include "cma/dist/communicator.h"
 #include "test_paths.h"
+#include "test_tmp.h"
 
 namespace cma::testing {
 namespace {
@@ -15,15 +16,11 @@ struct RankResult {
   std::string error;
 };
 
-torch::Tensor rows(const torch::Tensor& t, int rank, int64_t k) { return t.slice(0, rank * k, (rank + 1) * k); }
-
-// One rank's forward: its own rows encoded, every rank's embeddings gathered, the global loss.
+// One rank's forward through the production step: its own rows encoded, every rank's
+// embeddings gathered, the global loss.
 torch::Tensor rank_loss(model::ClipModelImpl& m, const TensorMap& in, dist::Communicator& comm, int64_t k) {
   const int r = comm.rank();
-  auto t = dist::all_gather_with_grad(comm, m.encode_text(rows(in.at("input.text_ids"), r, k)));
-  auto v = dist::all_gather_with_grad(comm, m.encode_video(rows(in.at("input.video"), r, k)));
-  auto mask = comm.all_gather(rows(in.at("input.video_mask"), r, k).contiguous());
-  return model::symmetric_ce_loss(model::retrieval_logits(t, v, mask, m.logit_scale, m.options().head));
+  return train::contrastive_forward(m, comm, fixture_inputs(in, r * k, (r + 1) * k)).loss;
 }
 
 void run_rank(const Fixture& fx, int rank, int world, int port, RankResult* out) {
@@ -62,7 +59,7 @@ TEST(DistParity, TwoGlooRanksMatchTheReference) {
   ASSERT_FALSE(path.empty()) << "parity/tinyA_dist2.safetensors not found";
   const auto fx = load_fixture(path);
   const int world = fx.config.at("world_size");
-  const int port = 29650 + static_cast<int>(::getpid() % 200);
+  const int port = free_port();
   std::vector<RankResult> results(world);
   std::vector<std::thread> threads;
   for (int r = 0; r < world; ++r) threads.emplace_back(run_rank, std::cref(fx), r, world, port, &results[r]);

@@ -8,9 +8,10 @@
 
 #include "cma/core/tensor_io.h"
 #include "cma/model/clip.h"
-#include "cma/model/head.h"
+#include "cma/dist/communicator.h"
 #include "cma/model/weights.h"
 #include "cma/train/optimizer.h"
+#include "cma/train/step.h"
 
 namespace cma::testing {
 
@@ -72,17 +73,18 @@ inline std::string compare(const std::string& name, const torch::Tensor& got, co
          std::to_string(diff.numel()) + " out of tolerance";
 }
 
-struct ForwardOut {
-  torch::Tensor text, frames, logits, loss;
-};
+// Rows [begin, end) of the fixture's batch as the production step's inputs, on `device`.
+inline train::StepInputs fixture_inputs(const TensorMap& t, int64_t begin, int64_t end,
+                                        const torch::Device& device = torch::kCPU) {
+  const auto rows = [&](const char* name) { return t.at(name).slice(0, begin, end).contiguous().to(device); };
+  return {rows("input.text_ids"), rows("input.video"), rows("input.video_mask")};
+}
 
-inline ForwardOut run_forward(model::ClipModelImpl& m, const TensorMap& t) {
-  ForwardOut o;
-  o.text = m.encode_text(t.at("input.text_ids"));
-  o.frames = m.encode_video(t.at("input.video"));
-  o.logits = model::retrieval_logits(o.text, o.frames, t.at("input.video_mask"), m.logit_scale, m.options().head);
-  o.loss = model::symmetric_ce_loss(o.logits);
-  return o;
+// The production step's forward (train/step.h) on the whole fixture batch, one rank.
+inline train::StepForward run_forward(model::ClipModelImpl& m, const TensorMap& t,
+                                      const torch::Device& device = torch::kCPU) {
+  auto comm = dist::make_single_process();
+  return train::contrastive_forward(m, *comm, fixture_inputs(t, 0, t.at("input.text_ids").size(0), device));
 }
 
 }  // namespace cma::testing

@@ -6,15 +6,14 @@
 
 #include "cma/core/error.h"
 #include "cma/model/weights.h"
+#include "test_tmp.h"
 
 namespace cma::model {
 namespace {
 
-std::string tmp(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / "cma_weights_test";
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+// Named, not a ModelOptions{} temporary per call: GCC 12 warns (falsely) that a temporary's string
+// may be used uninitialized when it is destroyed inside a gtest assertion.
+const ModelOptions kDefaults;
 
 // Builds a TorchScript module tree whose dotted parameter names are the given keys, like the
 // archive OpenAI's clip.load caches, including its three scalar attributes.
@@ -43,15 +42,17 @@ void save_archive(const TensorMap& tensors, const std::string& path) {
 }
 
 TEST(Weights, TorchScriptArchiveLoadsByName) {
-  auto src = build_model("random:tiny", ModelOptions{}, 11);
+  auto src = build_model("random:tiny", kDefaults, 11);
   TensorMap backbone;
   for (const auto& kv : src->backbone_tensors()) backbone[kv.first] = kv.second;
-  const auto path = tmp("tiny_clip.pt");
+  ASSERT_FALSE(backbone.empty());
+  const cma::testing::TempDir dir("weights");
+  const auto path = dir / "tiny_clip.pt";
   save_archive(backbone, path);
   const auto read = read_backbone(path);
   EXPECT_EQ(read.size(), backbone.size());
   EXPECT_EQ(read.count("input_resolution"), 0u);
-  auto loaded = build_model(path, ModelOptions{}, 11);
+  auto loaded = build_model(path, kDefaults, 11);
   EXPECT_EQ(loaded->config().to_json(), src->config().to_json());
   for (const auto& kv : backbone) {
     EXPECT_TRUE(torch::equal(loaded->backbone_tensors().at(kv.first), kv.second)) << kv.first;
@@ -59,17 +60,18 @@ TEST(Weights, TorchScriptArchiveLoadsByName) {
 }
 
 TEST(Weights, SafetensorsBackboneAndMissingKey) {
-  auto src = build_model("random:tiny", ModelOptions{}, 2);
+  auto src = build_model("random:tiny", kDefaults, 2);
   TensorMap backbone;
   for (const auto& kv : src->backbone_tensors()) backbone["backbone." + kv.first] = kv.second;
-  const auto path = tmp("tiny.safetensors");
+  const cma::testing::TempDir dir("weights");
+  const auto path = dir / "tiny.safetensors";
   save_tensors(path, backbone);
-  auto loaded = build_model(path, ModelOptions{}, 2);
+  auto loaded = build_model(path, kDefaults, 2);
   EXPECT_TRUE(torch::equal(loaded->visual->proj, src->visual->proj));
   backbone.erase("backbone.ln_final.bias");
   save_tensors(path, backbone);
   try {
-    build_model(path, ModelOptions{}, 2);
+    build_model(path, kDefaults, 2);
     FAIL() << "expected a missing-key error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("'ln_final.bias'"), std::string::npos) << e.what();
@@ -79,7 +81,8 @@ TEST(Weights, SafetensorsBackboneAndMissingKey) {
 TEST(Weights, AdapterFileRoundTripAndShapeMismatch) {
   ModelOptions o;
   auto a = build_model("random:tiny", o, 4);
-  const auto path = tmp("adapters.safetensors");
+  const cma::testing::TempDir dir("weights");
+  const auto path = dir / "adapters.safetensors";
   save_adapters(*a, path);
   st::File f(path);
   EXPECT_EQ(f.meta("format"), kAdapterFormat);
@@ -87,6 +90,7 @@ TEST(Weights, AdapterFileRoundTripAndShapeMismatch) {
   EXPECT_EQ(f.meta("ds"), "16");
   auto b = build_model("random:tiny", o, 5);
   load_adapters(*b, path);
+  ASSERT_EQ(a->adapter_tensors().size(), 10u);
   for (const auto& kv : a->adapter_tensors()) EXPECT_TRUE(torch::equal(kv.second, b->adapter_tensors().at(kv.first)));
   o.adapter.reduction_dims = 4;
   auto c = build_model("random:tiny", o, 5);
@@ -102,10 +106,10 @@ TEST(Weights, AdapterFileRoundTripAndShapeMismatch) {
 }
 
 TEST(Weights, RandomPresetsAreSeeded) {
-  auto a = build_model("random:tiny", ModelOptions{}, 9), b = build_model("random:tiny", ModelOptions{}, 9);
+  auto a = build_model("random:tiny", kDefaults, 9), b = build_model("random:tiny", kDefaults, 9);
   EXPECT_TRUE(torch::equal(a->transformer->resblocks->ptr<ResidualBlockImpl>(0)->attn->in_proj_weight,
                            b->transformer->resblocks->ptr<ResidualBlockImpl>(0)->attn->in_proj_weight));
-  EXPECT_THROW(build_model("random:ViT-Z/99", ModelOptions{}, 1), Error);
+  EXPECT_THROW(build_model("random:ViT-Z/99", kDefaults, 1), Error);
 }
 
 }  // namespace

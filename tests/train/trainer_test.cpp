@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 
 #include "cma/core/error.h"
 #include "cma/core/safetensors.h"
 #include "cma/core/tensor_io.h"
 #include "cma/model/weights.h"
+#include "cma/train/checkpoint.h"
 #include "run_fixture.h"
 
 #if CMA_WITH_OPENCV
@@ -28,19 +30,32 @@ int run(train::RunConfig c, const std::function<void(const train::TrainState&)>&
 
 TEST(Resume, InterruptedRunIsBitwiseIdentical) {
   const auto tree = make_tiny_tree("resume");
-  auto full = tiny_run(tree, "/tmp/cma_resume_full");
-  ASSERT_EQ(run(full), 0);
+  auto full = tiny_run(tree, "resume_full");
+  int64_t full_steps = 0;
+  ASSERT_EQ(run(full, [&](const train::TrainState& s) { full_steps = s.global_step; }), 0);
+  ASSERT_EQ(full_steps, 8) << "2 epochs of 24 pairs in batches of 6";
   for (int stop_at : {2, 5}) {  // mid-epoch (between checkpoints) and just after an epoch boundary
-    auto cut = tiny_run(tree, "/tmp/cma_resume_cut");
+    auto cut = tiny_run(tree, "resume_cut");
     train::clear_stop_request();
+    int64_t last_before_stop = 0;
     const int rc = run(cut, [&](const train::TrainState& s) {
+      last_before_stop = s.global_step;
       if (s.global_step == stop_at) train::request_stop(SIGTERM);
     });
     train::clear_stop_request();
     EXPECT_EQ(rc, train::kExitSigterm);
-    EXPECT_EQ(run(cut), 0);  // the same config again resumes automatically
+    EXPECT_EQ(last_before_stop, stop_at);
+    // The same config again resumes automatically: its first step is the one after the stop, and
+    // it takes only the steps left (training is deterministic, so a run that silently started
+    // over would also end with identical adapters; these checks tell the two apart).
+    std::vector<int64_t> resumed_steps;
+    EXPECT_EQ(run(cut, [&](const train::TrainState& s) { resumed_steps.push_back(s.global_step); }), 0);
+    ASSERT_FALSE(resumed_steps.empty()) << "the resumed run took no steps";
+    EXPECT_EQ(resumed_steps.front(), stop_at + 1) << "the re-run did not resume from the checkpoint at step " << stop_at;
+    EXPECT_EQ(static_cast<int64_t>(resumed_steps.size()), full_steps - stop_at);
     for (const char* file : {"adapters_epoch1.safetensors", "adapters_epoch2.safetensors"}) {
       const auto a = read_adapters(full.train.output_dir + "/" + file), b = read_adapters(cut.train.output_dir + "/" + file);
+      ASSERT_FALSE(a.empty()) << file;
       ASSERT_EQ(a.size(), b.size());
       for (const auto& kv : a) EXPECT_TRUE(torch::equal(kv.second, b.at(kv.first))) << file << " " << kv.first << " stop at " << stop_at;
     }
@@ -49,7 +64,7 @@ TEST(Resume, InterruptedRunIsBitwiseIdentical) {
 
 TEST(Resume, DifferentConfigIsRefused) {
   const auto tree = make_tiny_tree("refuse");
-  auto c = tiny_run(tree, "/tmp/cma_resume_refuse");
+  auto c = tiny_run(tree, "resume_refuse");
   c.train.max_steps = 1;
   c.resolved = {{"train", {{"lr", 1e-3}}}};
   ASSERT_EQ(run(c), 0);
@@ -61,8 +76,8 @@ TEST(EvalBatch, MetricsDoNotDependOnBatchOrChunkSize) {
   const auto tree = make_tiny_tree("evalbatch", 4, 11);
   std::vector<nlohmann::json> results;
   for (auto [batch, chunk] : std::vector<std::pair<int, int>>{{1, 256}, {4, 3}, {16, 5}}) {
-    auto c = tiny_run(tree, "/tmp/cma_evalbatch");
-    c.train.tune = "none";
+    auto c = tiny_run(tree, "evalbatch");
+    c.train.tune = train::Tune::None;
     c.train.batch_size_val = batch;
     c.eval.sim_chunk = chunk;
     auto comm = dist::make_single_process();
@@ -74,31 +89,48 @@ TEST(EvalBatch, MetricsDoNotDependOnBatchOrChunkSize) {
   EXPECT_EQ(results[0], results[2]);
 }
 
+// Adam-style updates move each element by about the learning rate whatever the gradient's scale,
+// so after a few steps the largest change of a tensor, divided by its group's rate, is of order 1.
+// With lr 1000 times clip_lr, a backbone trained at lr (or adapters at clip_lr) is off by 1000.
 TEST(TuneModes, FullTrainsTheBackboneAtClipLrAndAdaptersAtLr) {
   const auto tree = make_tiny_tree("tunefull");
-  auto c = tiny_run(tree, "/tmp/cma_tune_full");
-  c.train.tune = "full";
-  c.train.clip_lr = 1e-4;
-  c.train.max_steps = 3;
+  auto c = tiny_run(tree, "tune_full");
+  c.train.tune = train::Tune::Full;
+  c.train.optim.lr = 1e-3;
+  c.train.clip_lr = 1e-6;
+  c.train.max_steps = 3;  // BertAdam's first step has rate 0 (warmup): two real updates
   auto comm = dist::make_single_process();
   train::Trainer t(c, *comm);
   ASSERT_EQ(t.run(), 0);
+  ASSERT_EQ(t.state().global_step, 3);
   // The run rebuilt the same seeded model: compare against a fresh copy.
   auto fresh = model::build_model("random:tiny", c.model, c.train.seed);
   const auto moved = [&](const std::string& name) {
     const auto a = t.model().named_parameters(true)[name], b = fresh->named_parameters(true)[name];
     return (a - b).abs().max().item<double>();
   };
-  EXPECT_GT(moved("visual.transformer.resblocks.0.attn.in_proj_weight"), 0.0);
-  EXPECT_GT(moved("token_embedding.weight"), 0.0);
-  EXPECT_GT(moved("visual_adapter_down_weight"), 0.0);
-  for (const auto& kv : t.model().named_parameters(true)) EXPECT_TRUE(kv.value().requires_grad()) << kv.key();
+  for (const char* name : {"visual.transformer.resblocks.0.attn.in_proj_weight", "token_embedding.weight",
+                           "transformer.resblocks.1.mlp.c_fc.weight"}) {
+    const double per_rate = moved(name) / c.train.clip_lr;
+    std::printf("  %-52s moved %.3g = %.2f x clip_lr\n", name, moved(name), per_rate);
+    EXPECT_GT(per_rate, 0.1) << name << " moved " << moved(name) << ", expected about clip_lr " << c.train.clip_lr;
+    EXPECT_LT(per_rate, 30.0) << name << " moved " << moved(name) << ", expected about clip_lr " << c.train.clip_lr;
+  }
+  for (const char* name : {"visual_adapter_down_weight", "text_adapter_down_weight"}) {
+    const double per_rate = moved(name) / c.train.optim.lr;
+    std::printf("  %-52s moved %.3g = %.2f x lr\n", name, moved(name), per_rate);
+    EXPECT_GT(per_rate, 0.1) << name << " moved " << moved(name) << ", expected about lr " << c.train.optim.lr;
+    EXPECT_LT(per_rate, 30.0) << name << " moved " << moved(name) << ", expected about lr " << c.train.optim.lr;
+  }
+  const auto params = t.model().named_parameters(true);
+  ASSERT_GT(params.size(), 10u);
+  for (const auto& kv : params) EXPECT_TRUE(kv.value().requires_grad()) << kv.key();
 }
 
 TEST(TuneModes, NoneEvaluatesWithoutTraining) {
   const auto tree = make_tiny_tree("tunenone", 4, 5);
-  auto c = tiny_run(tree, "/tmp/cma_tune_none");
-  c.train.tune = "none";
+  auto c = tiny_run(tree, "tune_none");
+  c.train.tune = train::Tune::None;
   auto comm = dist::make_single_process();
   train::Trainer t(c, *comm);
   ASSERT_EQ(t.run(), 0);
@@ -109,8 +141,10 @@ TEST(TuneModes, NoneEvaluatesWithoutTraining) {
 
 TEST(NonFinite, RunStopsWithClearErrorAndNoBadCheckpoint) {
   const auto tree = make_tiny_tree("nonfinite");
-  auto c = tiny_run(tree, "/tmp/cma_nonfinite");
-  c.train.optim.lr = 1e30;  // the first real update overflows the adapters
+  auto c = tiny_run(tree, "nonfinite");
+  // No warmup: step 1 is finite and applies a rate of 1e30, making the adapters huge (still finite
+  // in fp32); the forward pass of every later step overflows.
+  c.train.optim.lr = 1e30;
   c.train.optim.warmup = 0.0;
   c.train.max_nonfinite_steps = 3;
   c.train.checkpoint_every = 1;
@@ -122,13 +156,21 @@ TEST(NonFinite, RunStopsWithClearErrorAndNoBadCheckpoint) {
   } catch (const std::exception& e) {
     FAIL() << "unexpected error type: " << e.what();
   }
+  // Step 1 was finite, so with checkpoint_every 1 a checkpoint must exist, and the overflowing steps
+  // after it must not have written anything non-finite into it.
   const auto ckpt = c.train.output_dir + "/checkpoint.safetensors";
-  if (std::filesystem::exists(ckpt)) {
-    st::File f(ckpt);
-    for (const auto& [name, t] : load_tensors(f)) {
-      if (t.is_floating_point()) EXPECT_TRUE(torch::isfinite(t).all().item<bool>()) << name;
-    }
+  ASSERT_TRUE(std::filesystem::exists(ckpt)) << "no checkpoint after the finite first step";
+  const auto saved = train::load_checkpoint(ckpt);
+  EXPECT_GE(saved.state.global_step, 1);
+  ASSERT_FALSE(saved.params.empty());
+  st::File f(ckpt);
+  int checked = 0;
+  for (const auto& [name, t] : load_tensors(f)) {
+    if (!t.is_floating_point()) continue;
+    EXPECT_TRUE(torch::isfinite(t).all().item<bool>()) << name;
+    ++checked;
   }
+  EXPECT_GE(checked, static_cast<int>(saved.params.size())) << "every trainable tensor (and the moments) is checked";
 }
 
 }  // namespace

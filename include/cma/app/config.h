@@ -6,10 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "cma/train/trainer.h"
+#include "cma/train/run_config.h"
 
 namespace cma::app {
 
@@ -17,18 +19,50 @@ class ConfigBinder {
  public:
   explicit ConfigBinder(CLI::App& cmd) : cmd_(cmd) {}
 
+  // Returned by every bind: declares what a resumed run may do with the option (default Fixed).
+  class Handle {
+   public:
+    Handle(ConfigBinder& b, size_t index) : b_(b), index_(index) {}
+    void on_resume(train::OnResume rule) { b_.bindings_[index_].on_resume = rule; }
+
+   private:
+    ConfigBinder& b_;
+    size_t index_;
+  };
+
   // Binds `field` to --kebab-name, --snake_name (plus `aliases`, full flag spellings) and the JSON
   // key `section`.`name`.
   template <typename T>
-  void bind(const std::string& section, const std::string& name, T* field, const std::string& help,
-            const std::vector<std::string>& aliases = {}) {
+  Handle bind(const std::string& section, const std::string& name, T* field, const std::string& help,
+              const std::vector<std::string>& aliases = {}) {
     auto* opt = cmd_.add_option(flag_names(name, aliases), *field, help)->capture_default_str();
-    add(section, name, opt, [field](const nlohmann::json& j) { *field = j.get<T>(); },
-        [field] { return nlohmann::json(*field); });
+    return add(section, name, opt, [field](const nlohmann::json& j) { *field = j.get<T>(); },
+               [field] { return nlohmann::json(*field); });
+  }
+  // An enum bound by the names in `choices`, on the command line and in JSON.
+  template <typename E>
+  Handle bind_choice(const std::string& section, const std::string& name, E* field,
+                     const std::vector<std::pair<std::string, E>>& choices, const std::string& help) {
+    std::map<std::string, E> by_name(choices.begin(), choices.end());
+    auto* opt = cmd_.add_option(flag_names(name, {}), *field, help)->transform(CLI::CheckedTransformer(by_name));
+    const auto name_of = [choices](E v) {
+      for (const auto& c : choices) {
+        if (c.second == v) return c.first;
+      }
+      return std::string("?");
+    };
+    opt->default_str(name_of(*field));
+    return add(section, name, opt,
+               [field, by_name, section, name](const nlohmann::json& j) {
+                 const auto it = j.is_string() ? by_name.find(j.get<std::string>()) : by_name.end();
+                 if (it == by_name.end()) throw nlohmann::json::type_error::create(302, "not a valid choice", &j);
+                 *field = it->second;
+               },
+               [field, name_of] { return nlohmann::json(name_of(*field)); });
   }
   // A boolean switch: --name (sets true), and --name=false / --name 0 as the reference's int flags.
-  void bind_switch(const std::string& section, const std::string& name, bool* field, const std::string& help,
-                   const std::vector<std::string>& aliases = {});
+  Handle bind_switch(const std::string& section, const std::string& name, bool* field, const std::string& help,
+                     const std::vector<std::string>& aliases = {});
   // A flag the reference needs but cma has one choice for: accepted when it names that choice.
   void bind_fixed(const std::string& name, const std::string& only_value, const std::string& help);
   // A reference option whose value cma ignores (e.g. --local_rank, which cma reads from the environment).
@@ -42,6 +76,8 @@ class ConfigBinder {
   void apply_config();
   // {section: {name: value}} of every bound field, after flags and config.
   nlohmann::json resolved() const;
+  // "section.name" -> what a resumed run may do with it, for every bound field.
+  std::map<std::string, train::OnResume> resume_rules() const;
 
  private:
   struct Binding {
@@ -49,10 +85,11 @@ class ConfigBinder {
     CLI::Option* option;
     std::function<void(const nlohmann::json&)> set;
     std::function<nlohmann::json()> get;
+    train::OnResume on_resume = train::OnResume::Fixed;
   };
   static std::string flag_names(const std::string& name, const std::vector<std::string>& aliases);
-  void add(const std::string& section, const std::string& name, CLI::Option* opt,
-           std::function<void(const nlohmann::json&)> set, std::function<nlohmann::json()> get);
+  Handle add(const std::string& section, const std::string& name, CLI::Option* opt,
+             std::function<void(const nlohmann::json&)> set, std::function<nlohmann::json()> get);
 
   CLI::App& cmd_;
   std::vector<Binding> bindings_;
@@ -60,6 +97,11 @@ class ConfigBinder {
   std::vector<std::shared_ptr<std::string>> fixed_values_;
 };
 
+// The model's options (weights, adapters, head, precision): train, eval and info.
+void bind_model_options(ConfigBinder& b, model::ModelOptions& m);
+// Where the frames come from (annotations, frame folders, the cache, decoding threads): train,
+// eval and prepare.
+void bind_frame_options(ConfigBinder& b, data::DataOptions& d);
 // Binds every option of a training or evaluation run.
 void bind_run_options(ConfigBinder& b, train::RunConfig& c);
 // Validates every options struct (before any work starts) and records the resolved config.

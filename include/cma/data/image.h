@@ -2,7 +2,7 @@
 // normalised float tensor (pure C++, pil_resize.cpp).
 //
 // The reference transform is torchvision's Resize(224, BICUBIC) > CenterCrop(224) > RGB > ToTensor >
-// Normalize on PIL images (REFERENCE.md §5). PIL's bicubic antialiases when shrinking and rounds to
+// Normalize on PIL images (docs/reference.md §9). PIL's bicubic antialiases when shrinking and rounds to
 // 8 bits between its horizontal and vertical passes; both matter numerically, so the resampler here
 // reproduces Pillow 9's fixed-point ImagingResample rather than calling OpenCV's resize.
 //

@@ -1,4 +1,4 @@
-// MSR-VTT annotations and frame folders in the layout the reference reads (REFERENCE.md §5):
+// MSR-VTT annotations and frame folders in the layout the reference reads (docs/reference.md §7):
 // anno_path/{MSRVTT_data.json, MSRVTT_train.9k.csv, MSRVTT_JSFUSION_test.csv} and
 // features_path/<video_id>.mp4/ folders of frame images. Torch-free.
 #pragma once

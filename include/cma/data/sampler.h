@@ -1,5 +1,5 @@
 // Which dataset indices each rank reads, batch by batch: PyTorch's DistributedSampler followed by
-// a DataLoader's batching, as the reference's training loader uses them (REFERENCE.md §4).
+// a DataLoader's batching, as the reference's training loader uses them (docs/reference.md §6).
 //
 // Per epoch: a permutation of [0, n) (or the identity when not shuffling); padded to a multiple
 // of world_size by repeating its head, or truncated to one (drop_last_ranks); rank r takes

@@ -43,10 +43,12 @@ class Tokenizer {
   std::shared_ptr<const Impl> impl_;
 };
 
-// Where CLIP's vocabulary is, looked for in this order: `flag_path` (when non-empty),
-// $CMA_BPE_VOCAB, ~/.cache/clip/bpe_simple_vocab_16e6.txt.gz, then the folder holding
-// `weights_path` (when non-empty). Throws cma::Error listing every place looked and where to get
-// the file when none has it.
+// Where CLIP's vocabulary is. A non-empty `flag_path` (--bpe-vocab) is used as given, and is an
+// error naming the flag and the path when it is not a file. Otherwise, in this order:
+// $CMA_BPE_VOCAB, ~/.cache/clip/bpe_simple_vocab_16e6.txt.gz, the folder holding `weights_path`
+// (when non-empty), then the copy vendored in third_party/clip/ (under $CMA_HOME when that is set,
+// else in the running executable's folder or one above it, as a build tree in the checkout has).
+// Throws cma::Error listing every place looked when none has it.
 std::string find_bpe_vocab(const std::string& flag_path, const std::string& weights_path);
 
 }  // namespace cma::data

@@ -42,7 +42,7 @@ std::unique_ptr<Communicator> make_single_process();
 // Builds the backend the options and launch info call for; `cuda` picks nccl for "auto".
 std::unique_ptr<Communicator> make_communicator(const DistOptions& options, const LaunchInfo& launch, bool cuda);
 
-// All-gather with the reference's gradient (REFERENCE.md §3): forward concatenates every rank's
+// All-gather with the reference's gradient (docs/reference.md §4): forward concatenates every rank's
 // rows; backward hands each rank only the gradient of its own rows, with no sum over ranks.
 torch::Tensor all_gather_with_grad(Communicator& comm, const torch::Tensor& x);
 

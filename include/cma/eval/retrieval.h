@@ -1,8 +1,9 @@
 // Test-set evaluation: embed every caption and video, build the captions x videos similarity
-// matrix in bounded-memory chunks, and compute R@K / MdR / MnR both ways (REFERENCE.md §6).
+// matrix in bounded-memory chunks, and compute R@K / MdR / MnR both ways (docs/reference.md §10).
 //
-// Results never depend on the evaluation batch size: embeddings are computed in fixed-size,
-// zero-padded micro-batches, so every GEMM has the same shape whatever batch the loader delivers.
+// Results never depend on the evaluation batch size or the chunk size: embeddings are computed in
+// fixed-size, zero-padded micro-batches (one item each by default), so every GEMM has the same
+// shape whatever batch the loader delivers, and scores are computed in float64 (retrieval_torch.cpp).
 #pragma once
 #include <torch/types.h>
 
@@ -16,10 +17,15 @@
 namespace cma::eval {
 
 struct EvalOptions {
-  int embed_micro_batch = 8;   // videos (and captions) per forward; fixed for reproducibility
-  int sim_chunk = 256;         // captions per similarity chunk (memory: chunk * videos * E floats)
+  // Videos (and captions) per forward. 1: every item is embedded alone, so identical inputs get
+  // bitwise identical embeddings wherever they sit (GEMM kernels may round a row differently by
+  // its position in a larger batch, and the reference's metric counts exact ties).
+  int embed_micro_batch = 1;
+  int sim_chunk = 256;         // captions per similarity chunk (memory: chunk * videos * F * E doubles)
   bool dsl = false;            // also report dual-softmax re-weighted metrics
   double dsl_temperature = 1.0;
+  // Checks every field before any work starts; messages name the flag.
+  void validate() const;
 };
 
 struct Embeddings {

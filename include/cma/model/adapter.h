@@ -1,4 +1,4 @@
-// The cross-modal adapter of Jiang et al. (REFERENCE.md §2):
+// The cross-modal adapter of Jiang et al. (docs/reference.md §2):
 //   A(h) = h + Up(act(Down(h))),  Up = concat[UpUnique (D - ds wide), UpShare (ds wide)]
 // UpShare of adapter k is one tensor used by both encoders: the paper's cross-modal interaction.
 // The tensors live on ClipModel under the reference's names; an AdapterBank is a cheap view of one

@@ -12,6 +12,7 @@
 #include "cma/model/clip_config.h"
 #include "cma/model/layers.h"
 #include "cma/model/options.h"
+#include "cma/model/precision.h"
 
 namespace cma::model {
 
@@ -48,13 +49,13 @@ class ClipModelImpl : public torch::nn::Module {
   // Backbone tensors by OpenAI name.
   std::map<std::string, torch::Tensor> backbone_tensors() const;
   static bool is_adapter_name(const std::string& name);
-  // Only adapter tensors require gradients; logit_scale stays frozen (REFERENCE.md §2).
+  // Only adapter tensors require gradients; logit_scale stays frozen (docs/reference.md §2).
   void freeze_backbone();
   // Truncated-normal adapter weights (std from the options, cut at +-2), zero biases.
   void init_adapters();
-  // Casts the frozen backbone to options().backbone_dtype, keeping embeddings, LayerNorms and
-  // logit_scale in fp32 like the reference's convert_weights; adapters follow convert2fp16.
-  void apply_precision();
+  // Casts the backbone's matrices to p.backbone, keeping embeddings, LayerNorms and logit_scale
+  // in fp32 like the reference's convert_weights, and the adapters to p.adapters.
+  void apply_precision(const Precision& p);
 
   // Exact saving: the last block computes only the tokens that reach the output (class token,
   // end token). Off only to measure the saving against the unpruned computation.

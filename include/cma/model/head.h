@@ -1,4 +1,4 @@
-// Retrieval heads and the symmetric contrastive loss (REFERENCE.md §3, "loose_type").
+// Retrieval heads and the symmetric contrastive loss (docs/reference.md §3, "loose_type").
 #pragma once
 #include <torch/types.h>
 

@@ -27,7 +27,7 @@ struct ModelOptions {
   std::string pretrained_clip_name = "ViT-B/32";  // weights: a model name, a file, or random:<preset>
   AdapterOptions adapter;
   HeadOptions head;
-  std::string backbone_dtype = "float32";  // float32 | float16 | bfloat16 (frozen backbone storage)
+  std::string precision = "auto";  // auto | fp32 | bf16 | fp16: the frozen backbone's dtype (model/precision.h)
   void validate() const;
 };
 

@@ -25,6 +25,7 @@ std::string resolve_weights(const std::string& name);
 
 // A spec is "random:<preset>" (seeded CLIP-style init) or a weights file path.
 // Builds the model with architecture read from the weights, loads them, freezes the backbone.
+// Everything is fp32 on the CPU: callers apply a Precision (model/precision.h) and move it.
 ClipModel build_model(const std::string& spec, const ModelOptions& options, uint64_t seed);
 
 // Copies a state dict into the model's backbone. Missing or extra keys and shape mismatches fail

@@ -1,4 +1,4 @@
-// BertAdam with the warmup schedules of the reference (REFERENCE.md §4): no bias correction,
+// BertAdam with the warmup schedules of the reference (docs/reference.md §5): no bias correction,
 // decoupled weight decay, and a step counter that starts at 0 so the first update uses lr 0.
 #pragma once
 #include <torch/types.h>

@@ -1,15 +1,27 @@
 // Typed options of the trainer. The JSON config and the CLI flags bind to these fields.
 #pragma once
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cma/train/optimizer.h"
 
 namespace cma::train {
 
+// What a run trains. Each policy implies its parameter groups (train/tune.h).
+enum class Tune {
+  Adapters,  // the paper: adapters at --lr, the backbone frozen
+  Full,      // CLIP4Clip's baseline: adapters at --lr and the whole backbone at --clip_lr
+  None,      // nothing: zero-shot evaluation
+};
+// The flag's spelling of each policy ("adapters", "full", "none").
+const std::vector<std::pair<std::string, Tune>>& tune_names();
+std::string to_string(Tune t);
+
 struct TrainOptions {
   OptimizerOptions optim;               // lr, schedule, Adam constants, decay, clipping
   double clip_lr = 1e-7;                // learning rate of backbone tensors with --tune full
-  std::string tune = "adapters";        // adapters (the paper) | full (CLIP4Clip baseline) | none (zero-shot)
+  Tune tune = Tune::Adapters;           // adapters (the paper) | full (CLIP4Clip baseline) | none (zero-shot)
   int epochs = 5;                       // passes over the training pairs
   int batch_size = 128;                 // global batch, split evenly over ranks
   int batch_size_val = 16;              // evaluation batch per forward (results do not depend on it)
@@ -18,6 +30,7 @@ struct TrainOptions {
   std::string adapters;                 // adapter file to start from or to evaluate (--adapters)
   std::string output_dir = "./logs";    // config.json, log.txt, metrics.jsonl, adapters, checkpoint
   bool resume = true;                   // continue from output_dir/checkpoint.safetensors when present
+  bool allow_schedule_change = false;   // resume even though --epochs differs from the checkpoint's
   int log_every = 100;                  // steps between plain log lines (--n_display)
   int checkpoint_every = 200;           // optimizer steps between checkpoints (and at each epoch end)
   int max_nonfinite_steps = 20;         // consecutive skipped non-finite steps before the run stops

@@ -1,33 +1,22 @@
-// The training loop of REFERENCE.md §4: build, restore, loop over batches calling step(), finish.
+// The training loop of docs/reference.md §6: build, restore, loop over batches calling step(), finish.
 // Logging, evaluation and checkpointing hang off it as small hooks.
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "cma/data/loader.h"
-#include "cma/data/options.h"
+#include "cma/data/run_data.h"
+#include "cma/data/sampler.h"
 #include "cma/dist/communicator.h"
 #include "cma/eval/retrieval.h"
 #include "cma/model/clip.h"
 #include "cma/train/optimizer.h"
-#include "cma/train/options.h"
+#include "cma/train/run_config.h"
+#include "cma/train/run_folder.h"
 #include "cma/train/state.h"
 
 namespace cma::train {
-
-// Everything a run is configured by; `resolved` is the same as JSON (written to config.json).
-struct RunConfig {
-  model::ModelOptions model;
-  data::DataOptions data;
-  TrainOptions train;
-  dist::DistOptions dist;
-  eval::EvalOptions eval;
-  nlohmann::json resolved;
-};
 
 // Exit codes of a run stopped by a signal after its checkpoint was written.
 constexpr int kExitSigint = 130;
@@ -55,6 +44,8 @@ class Trainer {
 
  private:
   void build();
+  void build_model();
+  void build_schedule();
   void restore();
   void train_epoch();
   void step(const data::Batch& batch, int64_t micro_index);
@@ -63,20 +54,18 @@ class Trainer {
   void write_checkpoint();
   bool stop_requested();
   void log_step(double loss, double seconds, double wait);
-  void record(const nlohmann::json& rec);
 
   RunConfig cfg_;
   dist::Communicator& comm_;
   torch::Device device_;
+  RunFolder folder_;
   model::ClipModel model_{nullptr};
-  std::unique_ptr<data::Tokenizer> tokenizer_;
-  std::unique_ptr<data::FrameSource> frames_;
-  data::Splits splits_;
+  data::RunData data_;
   std::unique_ptr<data::DistributedSampler> sampler_;
   std::unique_ptr<BertAdam> optimizer_;
   TensorMap trainable_;
+  std::vector<ParamGroup> groups_;  // from build_model() until the optimizer takes them
   TrainState state_;
-  std::vector<std::string> metrics_lines_;  // metrics.jsonl, rewritten atomically on change
   double last_lr_ = 0;
   double window_loss_ = 0, window_time_ = 0, window_wait_ = 0;
   int64_t window_steps_ = 0, window_clips_ = 0;
