@@ -40,6 +40,9 @@ void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
   b.bind("data", "max_words", &d.max_words, "caption tokens including start and end");
   b.bind("data", "max_frames", &d.max_frames, "frames per video");
   b.bind("data", "slice_framepos", &d.slice_framepos, "more frames than max_frames: 0 head, 1 tail, 2 uniform");
+  b.bind_choice("data", "shuffle", &d.shuffle, data::shuffle_order_names(),
+                "training order: reference (torch.randperm seeded 0 + epoch, the reference's) | portable "
+                "(mt19937_64 seeded --seed + epoch)");
   b.bind("data", "prefetch", &d.prefetch, "batches decoded ahead").on_resume(OnResume::Free);
   b.bind("data", "tokenizer", &d.tokenizer, "clip (BPE vocabulary) | bytes (no vocabulary)");
   b.bind("data", "bpe_vocab", &d.bpe_vocab, "path of bpe_simple_vocab_16e6.txt.gz (default: the vendored copy)");
@@ -53,12 +56,15 @@ void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
   b.bind("train", "clip_grad_norm", &t.optim.max_grad_norm, "global gradient-norm clip");
   b.bind_choice("train", "tune", &t.tune, train::tune_names(),
                 "adapters (the paper) | full (CLIP4Clip) | none (zero-shot)");
+  b.bind_choice("train", "loss", &t.loss, train::loss_scope_names(),
+                "global (every rank scores the whole batch, the reference) | local (each rank its own rows and "
+                "columns; the same update, logits memory linear in the batch)");
   b.bind("train", "epochs", &t.epochs, "passes over the training pairs").on_resume(OnResume::Schedule);
   b.bind("train", "batch_size", &t.batch_size, "global batch, split evenly over ranks");
   b.bind("train", "batch_size_val", &t.batch_size_val, "evaluation batch (results do not depend on it)")
       .on_resume(OnResume::Free);
   b.bind("train", "gradient_accumulation_steps", &t.gradient_accumulation_steps, "micro-batches per optimizer step");
-  b.bind("train", "seed", &t.seed, "seed of shuffling, adapter init and dropout");
+  b.bind("train", "seed", &t.seed, "seed of adapter init, dropout and --shuffle portable (not of the reference order)");
   b.bind("train", "output_dir", &t.output_dir, "folder for config, logs, metrics, adapters, checkpoint")
       .on_resume(OnResume::Free);
   b.bind("train", "adapters", &t.adapters, "adapter file to start from (train) or to evaluate (eval)");

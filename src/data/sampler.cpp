@@ -21,7 +21,7 @@ uint64_t bounded(std::mt19937_64& gen, uint64_t bound) {
 
 }  // namespace
 
-std::vector<int64_t> sampler_permutation(int64_t n, uint64_t seed) {
+std::vector<int64_t> portable_permutation(int64_t n, uint64_t seed) {
   std::vector<int64_t> perm(static_cast<size_t>(n));
   std::iota(perm.begin(), perm.end(), int64_t{0});
   std::mt19937_64 gen(seed);
@@ -41,6 +41,7 @@ DistributedSampler::DistributedSampler(int64_t dataset_size, SamplerOptions o)
                                                        std::to_string(o_.world_size) + ")");
   require(o_.batch_per_rank >= 1, "sampler: batch_per_rank " + std::to_string(o_.batch_per_rank) +
                                       " must be >= 1 (is the global batch smaller than the number of ranks?)");
+  require(!o_.shuffle || static_cast<bool>(o_.permutation), "sampler: shuffle is on but no permutation is set");
 }
 
 DistributedSampler::DistributedSampler(const DistributedSampler& other)
@@ -68,7 +69,10 @@ int64_t DistributedSampler::batches_per_epoch() const {
 std::vector<int64_t> DistributedSampler::rank_indices(int64_t epoch) const {
   std::vector<int64_t> order;
   if (o_.shuffle) {
-    order = sampler_permutation(n_, o_.seed + static_cast<uint64_t>(epoch));
+    order = o_.permutation(n_, o_.seed + static_cast<uint64_t>(epoch));
+    require(static_cast<int64_t>(order.size()) == n_, "sampler: the permutation of epoch " + std::to_string(epoch) +
+                                                          " has " + std::to_string(order.size()) +
+                                                          " indices, expected " + std::to_string(n_));
   } else {
     order.resize(static_cast<size_t>(n_));
     std::iota(order.begin(), order.end(), int64_t{0});

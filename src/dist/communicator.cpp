@@ -1,20 +1,85 @@
 #include "cma/dist/communicator.h"
 
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 
 #include "cma/core/error.h"
 
 namespace cma::dist {
 namespace {
 
-int env_int(const char* name, int fallback) {
+// An integer environment variable: nullopt when unset or empty; anything but a whole decimal
+// number is an error naming the variable.
+std::optional<int> env_opt_int(const char* name) {
   const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  try {
-    return std::stoi(v);
-  } catch (const std::exception&) {
-    throw Error(std::string("environment variable ") + name + "='" + v + "' is not an integer");
+  if (!v || !*v) return std::nullopt;
+  int value = 0;
+  const char* end = v + std::strlen(v);
+  const auto [ptr, ec] = std::from_chars(v, end, value);
+  require(ec == std::errc() && ptr == end,
+          std::string("environment variable ") + name + "='" + v + "' is not an integer");
+  return value;
+}
+
+int env_int(const char* name, int fallback) { return env_opt_int(name).value_or(fallback); }
+
+// The variables one launcher sets for each process it starts.
+struct LauncherVars {
+  const char* name;
+  const char* rank;
+  const char* size;
+  const char* local_rank;
+  const char* local_size;  // nullptr: not set by this launcher
+  const char* nodes[2];    // the first one set counts
+};
+
+// The order of launch_info_from_env (communicator.h says why).
+constexpr LauncherVars kLaunchers[] = {
+    {"torchrun", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", {nullptr, nullptr}},
+    {"mpirun", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+     "OMPI_COMM_WORLD_LOCAL_SIZE", {nullptr, nullptr}},
+    {"PMI", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", {nullptr, nullptr}},
+    {"Slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", nullptr, {"SLURM_STEP_NUM_NODES", "SLURM_NNODES"}},
+};
+
+bool is_set(const char* name) {
+  const char* v = name ? std::getenv(name) : nullptr;
+  return v && *v;
+}
+
+LaunchInfo read_launcher(const LauncherVars& l) {
+  const std::string which = std::string(" (") + l.name + " variables)";
+  require(is_set(l.rank) && is_set(l.size), std::string(is_set(l.rank) ? l.rank : l.size) + " is set but " +
+                                                (is_set(l.rank) ? l.size : l.rank) + " is not" + which +
+                                                ": a launcher sets both; set both or neither");
+  LaunchInfo info;
+  info.launcher = l.name;
+  info.rank = *env_opt_int(l.rank);
+  info.world_size = *env_opt_int(l.size);
+  require(info.world_size >= 1 && info.rank >= 0 && info.rank < info.world_size,
+          std::string(l.rank) + "=" + std::to_string(info.rank) + " is not a rank of " + l.size + "=" +
+              std::to_string(info.world_size) + which);
+  if (l.local_size) info.local_world_size = env_int(l.local_size, 0);
+  require(info.local_world_size >= 0 && info.local_world_size <= info.world_size,
+          std::string(l.local_size ? l.local_size : "") + "=" + std::to_string(info.local_world_size) +
+              " is not between 1 and " + l.size + "=" + std::to_string(info.world_size) + which);
+  info.local_rank = env_int(l.local_rank, info.local_world_size > 0 ? info.rank % info.local_world_size : info.rank);
+  require(info.local_rank >= 0, std::string(l.local_rank) + " must not be negative" + which);
+  for (const char* nodes : l.nodes) {
+    if (is_set(nodes)) {
+      info.nodes = *env_opt_int(nodes);
+      require(info.nodes >= 1, std::string(nodes) + "=" + std::to_string(info.nodes) + " is not a node count" + which);
+      break;
+    }
   }
+  return info;
+}
+
+bool is_loopback(const std::string& host) {
+  return host.empty() || host == "localhost" || host.rfind("localhost.", 0) == 0 || host.rfind("127.", 0) == 0 ||
+         host == "::1" || host == "0.0.0.0";
 }
 
 class SingleProcess final : public Communicator {
@@ -52,15 +117,30 @@ void DistOptions::validate() const {
 }
 
 LaunchInfo launch_info_from_env() {
-  LaunchInfo info;
-  // Open MPI's mpirun, then PMI (MPICH, Slurm), then torchrun-style variables.
-  info.rank = env_int("OMPI_COMM_WORLD_RANK", env_int("PMI_RANK", env_int("RANK", 0)));
-  info.world_size = env_int("OMPI_COMM_WORLD_SIZE", env_int("PMI_SIZE", env_int("WORLD_SIZE", 1)));
-  info.local_rank = env_int("OMPI_COMM_WORLD_LOCAL_RANK", env_int("LOCAL_RANK", info.rank));
-  require(info.world_size >= 1 && info.rank >= 0 && info.rank < info.world_size,
-          "launcher environment gives rank " + std::to_string(info.rank) + " of world size " +
-              std::to_string(info.world_size));
-  return info;
+  for (const auto& l : kLaunchers) {
+    if (is_set(l.rank) || is_set(l.size)) return read_launcher(l);
+  }
+  return LaunchInfo();
+}
+
+DistOptions resolve_rendezvous(const DistOptions& o, const LaunchInfo& l) {
+  DistOptions r = o;
+  if (is_set("MASTER_ADDR")) r.master_addr = std::getenv("MASTER_ADDR");
+  if (const auto port = env_opt_int("MASTER_PORT")) {
+    require(*port > 0 && *port < 65536,
+            "environment variable MASTER_PORT=" + std::to_string(*port) + " is not a TCP port");
+    r.master_port = *port;
+  }
+  if (l.multi_node() && is_loopback(r.master_addr)) {
+    const std::string span = l.nodes > 1 ? std::to_string(l.nodes) + " nodes"
+                                         : "more than one node (" + std::to_string(l.local_world_size) +
+                                               " of its " + std::to_string(l.world_size) + " ranks on this one)";
+    throw Error("rank " + std::to_string(l.rank) + " of " + std::to_string(l.world_size) + " was launched by " +
+                l.launcher + " on " + span + ", but the rendezvous address is '" + r.master_addr +
+                "', which ranks on other nodes cannot reach: set MASTER_ADDR (with mpirun, also pass it on: "
+                "-x MASTER_ADDR) or --master_addr to rank 0's host name or IP address");
+  }
+  return r;
 }
 
 std::unique_ptr<Communicator> make_single_process() { return std::make_unique<SingleProcess>(); }
@@ -77,9 +157,7 @@ std::unique_ptr<Communicator> make_communicator(const DistOptions& o, const Laun
                                    " processes; use gloo or nccl");
     return make_single_process();
   }
-  DistOptions resolved = o;
-  if (const char* addr = std::getenv("MASTER_ADDR")) resolved.master_addr = addr;
-  resolved.master_port = env_int("MASTER_PORT", o.master_port);
+  const DistOptions resolved = resolve_rendezvous(o, l);
   return backend == "gloo" ? make_gloo(resolved, l) : make_nccl(resolved, l);
 }
 

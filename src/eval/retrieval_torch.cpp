@@ -57,21 +57,43 @@ Embeddings embed_all(model::ClipModelImpl& m, const std::function<std::optional<
   return {torch::cat(text, 0), torch::cat(frames, 0), torch::cat(masks, 0)};
 }
 
-torch::Tensor similarity_matrix(model::ClipModelImpl& m, const Embeddings& e, const EvalOptions& o) {
+Embeddings gather_shards(dist::Communicator& comm, const Embeddings& local, int64_t n) {
+  const int64_t W = comm.size(), k = local.text.size(0);
+  require(k * W >= n, "evaluation shards of " + std::to_string(k) + " rows cannot hold " + std::to_string(n) + " pairs");
+  if (W == 1) {
+    return {local.text.slice(0, 0, n), local.frames.slice(0, 0, n), local.frame_mask.slice(0, 0, n)};
+  }
+  // Gathered row q * k + j holds position j * W + q of the padded order; take positions [0, n).
+  const auto pos = torch::arange(n, torch::kLong);
+  const auto rows = ((pos % W) * k + pos.div(W, "floor")).to(local.text.device());  // [n]
+  const auto take = [&](const torch::Tensor& x) { return comm.all_gather(x.contiguous()).index_select(0, rows); };
+  return {take(local.text), take(local.frames), take(local.frame_mask)};
+}
+
+torch::Tensor similarity_matrix(model::ClipModelImpl& m, const Embeddings& e, const EvalOptions& o,
+                                dist::Communicator& comm) {
   require(o.sim_chunk > 0, "--sim-chunk must be > 0");
   torch::NoGradGuard no_grad;
   // Scores are computed in float64 and rounded to float32 once. The reference's metric counts an
   // exact tie as one more rank, so a score must not depend on where its caption or video sits in
-  // a chunk (GEMM kernels sum in an order that can depend on a row's position): float64 makes
-  // such differences ~1e-16, far below float32's rounding, so equal inputs round to equal scores.
+  // a chunk or a rank's block (GEMM kernels sum in an order that can depend on a row's position):
+  // float64 makes such differences ~1e-16, far below float32's rounding, so equal inputs round to
+  // equal scores.
+  const int64_t N = e.text.size(0), W = comm.size(), per = (N + W - 1) / W;
+  const int64_t begin = std::min(N, comm.rank() * per), end = std::min(N, begin + per);
   const auto v = e.frames.to(torch::kDouble);                                                  // [M, F, E]
-  const auto scale = m.logit_scale.detach().to(torch::kDouble);                                // []
+  const auto scale = m.logit_scale.detach().to(v.device(), torch::kDouble);                    // []
   std::vector<torch::Tensor> rows;
-  for (int64_t s = 0; s < e.text.size(0); s += o.sim_chunk) {
-    const auto t = e.text.slice(0, s, std::min<int64_t>(s + o.sim_chunk, e.text.size(0))).to(torch::kDouble);  // [n, E]
-    rows.push_back(model::retrieval_logits(t, v, e.frame_mask, scale, m.options().head).to(torch::kFloat).cpu());
+  for (int64_t s = begin; s < end; s += o.sim_chunk) {
+    const auto t = e.text.slice(0, s, std::min<int64_t>(s + o.sim_chunk, end)).to(torch::kDouble);  // [n, E]
+    rows.push_back(model::retrieval_logits(t, v, e.frame_mask, scale, m.options().head).to(torch::kFloat));
   }
-  return torch::cat(rows, 0).contiguous();  // [N, M]
+  auto block = rows.empty() ? torch::zeros({0, v.size(0)}, e.text.options().dtype(torch::kFloat))
+                            : torch::cat(rows, 0);                                              // [end - begin, M]
+  if (W == 1) return block.cpu().contiguous();
+  // Blocks are padded to `per` rows so every rank gathers the same shape.
+  if (block.size(0) < per) block = torch::cat({block, torch::zeros({per - block.size(0), block.size(1)}, block.options())});
+  return comm.all_gather(block.contiguous()).slice(0, 0, N).cpu().contiguous();               // [N, M]
 }
 
 EvalResult retrieval_metrics(const torch::Tensor& sim, const EvalOptions& o) {

@@ -10,6 +10,12 @@ const std::vector<std::pair<std::string, Tune>>& tune_names() {
   return names;
 }
 
+const std::vector<std::pair<std::string, LossScope>>& loss_scope_names() {
+  static const std::vector<std::pair<std::string, LossScope>> names = {{"global", LossScope::Global},
+                                                                       {"local", LossScope::Local}};
+  return names;
+}
+
 std::string to_string(Tune t) {
   for (const auto& [name, value] : tune_names()) {
     if (value == t) return name;
@@ -19,6 +25,9 @@ std::string to_string(Tune t) {
 
 void TrainOptions::validate() const {
   optim.validate();
+  require(!(loss == LossScope::Local && tune == Tune::Full),
+          "--loss local trains adapters only (with --tune full, logit_scale's gradient would be split over ranks); "
+          "use --loss global with --tune full");
   require(clip_lr >= 0, "--clip_lr must be >= 0, got " + std::to_string(clip_lr));
   require(epochs >= 1, "--epochs must be >= 1, got " + std::to_string(epochs));
   require(batch_size >= 1, "--batch_size must be >= 1, got " + std::to_string(batch_size));

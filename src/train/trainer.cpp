@@ -7,6 +7,7 @@
 #include "cma/core/error.h"
 #include "cma/core/log.h"
 #include "cma/data/batch_tensors.h"
+#include "cma/data/shuffle.h"
 #include "cma/dist/communicator.h"
 #include "cma/model/precision.h"
 #include "cma/model/weights.h"
@@ -59,8 +60,8 @@ void Trainer::build_schedule() {
   const int world = comm_.size();
   require(cfg_.train.batch_size % world == 0, "--batch_size " + std::to_string(cfg_.train.batch_size) +
                                                   " is not divisible by the " + std::to_string(world) + " ranks");
-  data::SamplerOptions so;
-  so.seed = cfg_.train.seed;
+  // The reference's order by default: torch.randperm seeded 0 + epoch, not --seed (docs/reference.md §6).
+  data::SamplerOptions so = data::shuffled_sampler_options(cfg_.data.shuffle, cfg_.train.seed);
   so.rank = comm_.rank();
   so.world_size = world;
   so.batch_per_rank = cfg_.train.batch_size / world;
@@ -130,11 +131,11 @@ void Trainer::train_epoch() {
 
 void Trainer::step(const data::Batch& batch, int64_t micro_index) {
   const auto t = data::to_tensors(batch, device_);
-  const auto out = contrastive_forward(*model_, comm_, {t.ids, t.video, t.frame_mask});
+  const auto out = contrastive_forward(*model_, comm_, {t.ids, t.video, t.frame_mask}, cfg_.train.loss);
   const int gas = cfg_.train.gradient_accumulation_steps;
   (out.loss / gas).backward();
   window_clips_ += batch.B * comm_.size();
-  if ((micro_index + 1) % gas == 0) optimizer_step(out.loss.item<double>());
+  if ((micro_index + 1) % gas == 0) optimizer_step(out.global_loss.item<double>());
 }
 
 bool Trainer::optimizer_step(double loss_value) {

@@ -106,11 +106,13 @@ void Trainer::after_epoch() {
     model::save_adapters(*model_, folder_.epoch_adapters_path(epoch), {{"epoch", std::to_string(epoch)}});
   }
   if (cfg_.train.eval_each_epoch) {
-    const auto r = evaluate();
-    if (comm_.rank() == 0 && r.plain.t2v.r1 > state_.best_t2v_r1) {
+    const auto r = evaluate();  // every rank has the same metrics
+    if (r.plain.t2v.r1 > state_.best_t2v_r1) {
       state_.best_t2v_r1 = r.plain.t2v.r1;
       state_.best_epoch = epoch;
-      model::save_adapters(*model_, folder_.best_adapters_path(), {{"epoch", std::to_string(epoch)}});
+      if (comm_.rank() == 0) {
+        model::save_adapters(*model_, folder_.best_adapters_path(), {{"epoch", std::to_string(epoch)}});
+      }
       log::info("train", "new best text-to-video R@1 {:.2f} at epoch {}", r.plain.t2v.r1, epoch);
     }
   }

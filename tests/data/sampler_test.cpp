@@ -1,5 +1,5 @@
 // The distributed sampler: PyTorch DistributedSampler + DataLoader batching semantics, with our own
-// (portable, not torch's) permutation.
+// portable permutation (the reference's, torch.randperm, is tested in sampler_torch_test.cpp).
 #include "cma/data/sampler.h"
 
 #include <gtest/gtest.h>
@@ -39,16 +39,16 @@ std::vector<int64_t> epoch_batches(const DistributedSampler& s, int64_t epoch) {
   return all;
 }
 
-TEST(SamplerPermutation, IsAPermutationAndPinned) {
-  const auto p = cma::data::sampler_permutation(1000, 7);
+TEST(SamplerPermutation, PortableIsAPermutationAndPinned) {
+  const auto p = cma::data::portable_permutation(1000, 7);
   std::vector<int64_t> sorted = p;
   std::sort(sorted.begin(), sorted.end());
   for (int64_t i = 0; i < 1000; ++i) ASSERT_EQ(sorted[i], i);
   // std::mt19937_64 is specified bit-for-bit by the standard and the bounded draw is ours, so this
   // order is the same with every compiler and library.
-  EXPECT_EQ(cma::data::sampler_permutation(10, 42), (std::vector<int64_t>{1, 7, 9, 0, 3, 8, 4, 2, 5, 6}));
-  EXPECT_TRUE(cma::data::sampler_permutation(0, 1).empty());
-  EXPECT_EQ(cma::data::sampler_permutation(1, 1), (std::vector<int64_t>{0}));
+  EXPECT_EQ(cma::data::portable_permutation(10, 42), (std::vector<int64_t>{1, 7, 9, 0, 3, 8, 4, 2, 5, 6}));
+  EXPECT_TRUE(cma::data::portable_permutation(0, 1).empty());
+  EXPECT_EQ(cma::data::portable_permutation(1, 1), (std::vector<int64_t>{0}));
 }
 
 TEST(SamplerDistributed, PaddedRanksCoverEveryIndex) {
@@ -65,7 +65,7 @@ TEST(SamplerDistributed, PaddedRanksCoverEveryIndex) {
   }
   ASSERT_EQ(seen.size(), static_cast<size_t>(n));  // every index reached
   // 104 slots for 103 indices: the padding repeats the epoch's first index once.
-  const int64_t first = cma::data::sampler_permutation(n, 42 + 3)[0];
+  const int64_t first = cma::data::portable_permutation(n, 42 + 3)[0];
   for (const auto& [index, count] : seen) EXPECT_EQ(count, index == first ? 2 : 1) << "index " << index;
 }
 
@@ -84,12 +84,12 @@ TEST(SamplerDistributed, TruncatedRanksAreDisjoint) {
   }
   EXPECT_EQ(total, 100u);
   EXPECT_EQ(seen.size(), 100u);  // no index on two ranks; the permutation's last 3 are left out
-  const auto perm = cma::data::sampler_permutation(n, 42);
+  const auto perm = cma::data::portable_permutation(n, 42);
   for (int k = 100; k < 103; ++k) EXPECT_EQ(seen.count(perm[k]), 0u);
 }
 
 TEST(SamplerDistributed, RankTakesEveryWorldSizeThPosition) {
-  const auto perm = cma::data::sampler_permutation(12, 42 + 2);
+  const auto perm = cma::data::portable_permutation(12, 42 + 2);
   const DistributedSampler s(12, opts(1, 3, 2));
   EXPECT_EQ(s.rank_indices(2), (std::vector<int64_t>{perm[1], perm[4], perm[7], perm[10]}));
   EXPECT_EQ(s.batch(2, 1), (std::vector<int64_t>{perm[7], perm[10]}));
@@ -143,7 +143,7 @@ TEST(SamplerDistributed, DropLastBatches) {
   EXPECT_EQ(DistributedSampler(0, opts(0, 2, 4)).batches_per_epoch(), 0);
   // Fewer samples than ranks: padding cycles through the order.
   const DistributedSampler tiny(2, opts(4, 5, 1, false));
-  EXPECT_EQ(tiny.rank_indices(0), (std::vector<int64_t>{cma::data::sampler_permutation(2, 42)[0]}));
+  EXPECT_EQ(tiny.rank_indices(0), (std::vector<int64_t>{cma::data::portable_permutation(2, 42)[0]}));
 }
 
 TEST(SamplerDistributed, ConcurrentBatchesMatch) {

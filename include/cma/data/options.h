@@ -2,8 +2,19 @@
 // each default lives here only.
 #pragma once
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace cma::data {
+
+// How the training sampler shuffles each epoch (data/shuffle.h, docs/reference.md §6).
+enum class ShuffleOrder {
+  Reference,  // the reference's: torch.randperm with a generator seeded 0 + epoch (DistributedSampler's
+              // default seed, which train.py never changes; --seed does not enter it)
+  Portable,   // Fisher-Yates over std::mt19937_64(--seed + epoch): the same on every platform
+};
+// The flag's spelling of each order ("reference", "portable").
+const std::vector<std::pair<std::string, ShuffleOrder>>& shuffle_order_names();
 
 struct DataOptions {
   std::string anno_path;         // folder with MSRVTT_data.json, MSRVTT_train.9k.csv, MSRVTT_JSFUSION_test.csv
@@ -14,6 +25,7 @@ struct DataOptions {
   int max_frames = 12;           // frames per video (zero-padded, masked)
   int frame_size = 224;          // square frame side after resize and crop (the model's resolution)
   int slice_framepos = 2;        // more frames than max_frames: 0 head, 1 tail, 2 uniform (linspace)
+  ShuffleOrder shuffle = ShuffleOrder::Reference;  // training order: reference | portable
   int workers = 4;               // decoding threads of the loader
   int prefetch = 4;              // batches decoded ahead (bounded queue)
   std::string tokenizer = "clip";  // clip (BPE vocabulary) | bytes (no merges, no vocabulary needed)

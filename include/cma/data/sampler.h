@@ -6,23 +6,30 @@
 // positions r, r + W, r + 2W, ...; then batches of batch_per_rank, the incomplete last one dropped
 // when drop_last.
 //
-// The permutation is NOT torch.randperm's: PyTorch draws it from a torch.Generator seeded with
-// seed + epoch, which cannot be reproduced bit-for-bit without LibTorch. Ours is a Fisher-Yates
-// shuffle driven by std::mt19937_64(seed + epoch) with our own unbiased bounded draw (the standard
-// distributions differ between C++ libraries), so the order depends only on (seed, epoch, rank,
-// world_size) and is the same on every platform.
+// The permutation is a function of (n, seed + epoch) chosen in SamplerOptions. This torch-free
+// library has the portable one: a Fisher-Yates shuffle driven by std::mt19937_64 with our own
+// unbiased bounded draw (the standard distributions differ between C++ libraries), the same on
+// every platform. The reference's, torch.randperm with a CPU generator, is in LibTorch's half
+// (data/shuffle.h), which also picks the seed each order uses.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 namespace cma::data {
 
+// A permutation of [0, n) drawn from `seed` (the sampler passes its seed plus the epoch).
+using Permutation = std::function<std::vector<int64_t>(int64_t n, uint64_t seed)>;
+
+// Fisher-Yates over std::mt19937_64(seed): the same order with every compiler and library.
+std::vector<int64_t> portable_permutation(int64_t n, uint64_t seed);
+
 struct SamplerOptions {
-  uint64_t seed = 42;            // permutation seed; epoch e uses seed + e. (The reference leaves
-                                 // DistributedSampler's seed at its default 0; its order is torch's
-                                 // anyway, which we do not reproduce.)
+  uint64_t seed = 0;             // permutation seed; epoch e uses seed + e (PyTorch's default is 0)
+  Permutation permutation = portable_permutation;  // how an epoch is shuffled (data/shuffle.h
+                                                   // has the reference's, torch.randperm)
   bool shuffle = true;           // false: dataset order (the test loader)
   bool drop_last = true;         // drop each rank's incomplete last batch (the DataLoader's
                                  // drop_last: true for training, false for test)
@@ -68,9 +75,5 @@ class DistributedSampler {
   SamplerOptions o_;
   std::unique_ptr<Cache> cache_;
 };
-
-// The permutation of [0, n) the sampler uses for `seed` (already including the epoch):
-// Fisher-Yates over std::mt19937_64(seed). Exposed for tests.
-std::vector<int64_t> sampler_permutation(int64_t n, uint64_t seed);
 
 }  // namespace cma::data

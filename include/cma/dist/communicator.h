@@ -1,6 +1,6 @@
 // Collectives behind one small interface, so the trainer never knows which backend runs:
 // single process, Gloo (CPUs, TCP rendezvous) or NCCL (GPUs; compiled in only with CUDA).
-// Ranks come from the launcher's environment: mpirun (OMPI_COMM_WORLD_*), PMI, or RANK/WORLD_SIZE.
+// Ranks come from the launcher's environment (launch_info_from_env below).
 #pragma once
 #include <torch/types.h>
 
@@ -21,8 +21,34 @@ struct DistOptions {
 // Rank and world size as the launcher set them; {0, 1} without a launcher.
 struct LaunchInfo {
   int rank = 0, world_size = 1, local_rank = 0;
+  int local_world_size = 0;       // ranks on this node, where the launcher says (0: not said)
+  int nodes = 0;                  // nodes the launch spans, where the launcher says (0: not said)
+  std::string launcher = "none";  // which launcher's variables these are, for messages: "torchrun", "mpirun", ...
+
+  LaunchInfo() = default;
+  LaunchInfo(int rank_, int world_size_, int local_rank_)
+      : rank(rank_), world_size(world_size_), local_rank(local_rank_) {}
+  // True when the launcher says the ranks run on more than one node.
+  bool multi_node() const { return nodes > 1 || (local_world_size > 0 && world_size > local_world_size); }
 };
+
+// Reads the first launcher whose rank or size variable is set, in this order, and takes all of its
+// variables together (never the rank from one launcher and the size from another):
+//   1. torchrun, or by hand: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE
+//   2. Open MPI's mpirun:    OMPI_COMM_WORLD_RANK, _SIZE, _LOCAL_RANK, _LOCAL_SIZE
+//   3. PMI (MPICH, Intel MPI's hydra): PMI_RANK, PMI_SIZE, MPI_LOCALRANKID, MPI_LOCALNRANKS
+//   4. Slurm's srun:         SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_STEP_NUM_NODES or SLURM_NNODES
+// The launcher that started this very process sets its variables per process, while an outer one's
+// are only inherited: torchrun is always innermost where used (it forks the workers itself), and
+// mpirun or hydra run inside a Slurm allocation inherit its SLURM_* variables, so Slurm comes last.
+// A launcher with its rank but not its size (or the reverse), a value that is not an integer, or a
+// rank outside [0, size) is an error naming the variables.
 LaunchInfo launch_info_from_env();
+
+// The rendezvous every rank uses: MASTER_ADDR and MASTER_PORT override the options. A launch on
+// several nodes must name rank 0's host (a loopback address cannot be reached from other nodes):
+// without MASTER_ADDR or a non-loopback --master_addr it is an error saying so.
+DistOptions resolve_rendezvous(const DistOptions& options, const LaunchInfo& launch);
 
 class Communicator {
  public:
@@ -30,6 +56,10 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string backend() const = 0;
+  // Every collective of the multi-process backends throws cma::Error when a peer rank dies, stops
+  // or stalls longer than --dist_timeout: the message names the collective, this rank, the peer (or
+  // "another rank") and the timeout, then the library's own text.
+
   // In-place sum over ranks of each tensor.
   virtual void all_reduce_sum(std::vector<torch::Tensor>& tensors) = 0;
   // Concatenates every rank's x along dim 0 (all ranks pass the same shape).

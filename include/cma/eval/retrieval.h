@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "cma/data/loader.h"
+#include "cma/dist/communicator.h"
 #include "cma/eval/metrics.h"
 #include "cma/model/clip.h"
 
@@ -39,8 +40,15 @@ Embeddings embed_all(model::ClipModelImpl& m, const std::function<std::optional<
                      const EvalOptions& o, const torch::Device& device,
                      const std::function<void(int64_t done)>& progress = {});
 
-// The [N, M] similarity matrix, computed `o.sim_chunk` captions at a time.
-torch::Tensor similarity_matrix(model::ClipModelImpl& m, const Embeddings& e, const EvalOptions& o);
+// Every rank's embeddings in dataset order. Each rank passes the rows of its shard as a
+// DistributedSampler without shuffling gives them (positions r, r + W, ... of [0, n) padded by
+// repeating its head, ceil(n / W) rows on every rank).
+Embeddings gather_shards(dist::Communicator& comm, const Embeddings& local, int64_t n);
+
+// The [N, M] similarity matrix. Each rank computes one block of caption rows, `o.sim_chunk`
+// captions at a time, and the blocks are gathered: every rank returns the whole matrix.
+torch::Tensor similarity_matrix(model::ClipModelImpl& m, const Embeddings& e, const EvalOptions& o,
+                                dist::Communicator& comm);
 
 struct EvalResult {
   TwoWay plain;

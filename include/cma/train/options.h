@@ -14,6 +14,13 @@ enum class Tune {
   Full,      // CLIP4Clip's baseline: adapters at --lr and the whole backbone at --clip_lr
   None,      // nothing: zero-shot evaluation
 };
+// How ranks share the contrastive loss (train/step.h).
+enum class LossScope {
+  Global,  // every rank scores the whole global batch (the reference): logits B x B per rank
+  Local,   // each rank scores its own captions' rows and videos' columns: 2 x (B / W) x B
+};
+const std::vector<std::pair<std::string, LossScope>>& loss_scope_names();
+
 // The flag's spelling of each policy ("adapters", "full", "none").
 const std::vector<std::pair<std::string, Tune>>& tune_names();
 std::string to_string(Tune t);
@@ -22,11 +29,12 @@ struct TrainOptions {
   OptimizerOptions optim;               // lr, schedule, Adam constants, decay, clipping
   double clip_lr = 1e-7;                // learning rate of backbone tensors with --tune full
   Tune tune = Tune::Adapters;           // adapters (the paper) | full (CLIP4Clip baseline) | none (zero-shot)
+  LossScope loss = LossScope::Global;   // global (the reference) | local (logits memory linear in the batch)
   int epochs = 5;                       // passes over the training pairs
   int batch_size = 128;                 // global batch, split evenly over ranks
   int batch_size_val = 16;              // evaluation batch per forward (results do not depend on it)
   int gradient_accumulation_steps = 1;  // micro-batches per optimizer step (loss divided by it)
-  uint64_t seed = 42;                   // sampler shuffles, adapter init, dropout
+  uint64_t seed = 42;                   // adapter init, dropout, and the --shuffle portable order (the reference order uses 0)
   std::string adapters;                 // adapter file to start from or to evaluate (--adapters)
   std::string output_dir = "./logs";    // config.json, log.txt, metrics.jsonl, adapters, checkpoint
   bool resume = true;                   // continue from output_dir/checkpoint.safetensors when present

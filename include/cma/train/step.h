@@ -6,6 +6,7 @@
 
 #include "cma/dist/communicator.h"
 #include "cma/model/clip.h"
+#include "cma/train/options.h"
 
 namespace cma::train {
 
@@ -17,15 +18,20 @@ struct StepInputs {
 };
 
 struct StepForward {
-  torch::Tensor text;    // [B, E] caption embeddings of every rank (gathered)
-  torch::Tensor frames;  // [B, F, E] frame embeddings of every rank (gathered)
-  torch::Tensor logits;  // [B, B] captions x videos, scaled
-  torch::Tensor loss;    // [] symmetric cross-entropy over the global batch, fp32
+  torch::Tensor text;         // [B, E] caption embeddings of every rank (gathered)
+  torch::Tensor frames;       // [B, F, E] frame embeddings of every rank (gathered)
+  torch::Tensor logits;       // global: [B, B] captions x videos; local: [b, B], this rank's captions
+  torch::Tensor loss;         // [] what this rank back-propagates
+  torch::Tensor global_loss;  // [] the symmetric cross-entropy over the global batch (detached; same on every rank)
 };
 
-// Encodes this rank's rows, gathers every rank's embeddings with the reference's gradient (each
-// rank's backward sees only the gradient of its own rows), scores the global batch and returns
-// the symmetric loss. With one rank the gather is the identity.
-StepForward contrastive_forward(model::ClipModelImpl& m, dist::Communicator& comm, const StepInputs& in);
+// Encodes this rank's rows, gathers every rank's embeddings and returns the symmetric loss.
+// LossScope::Global (the reference): every rank scores the whole B x B batch; the gather's
+// backward hands each rank the gradient of its own rows only. LossScope::Local: each rank scores
+// only its own captions' rows and its own videos' columns (b x B twice: memory linear in B), and
+// the gather's backward sums every rank's gradient, so that the averaged update equals Global's.
+// With one rank both are the plain loss.
+StepForward contrastive_forward(model::ClipModelImpl& m, dist::Communicator& comm, const StepInputs& in,
+                                LossScope scope = LossScope::Global);
 
 }  // namespace cma::train
