@@ -129,7 +129,7 @@ class Gloo final : public Communicator {
     std::string cause;
     if (contains_any(what, {"Timed out", "timed out", "Timeout", "timeout"})) {
       cause = peer() + " stalled or stopped: no answer within " + timeout +
-              " (raise --dist_timeout if a rank legitimately works alone that long, as rank 0 does while it evaluates)";
+              " (raise --dist_timeout if a rank can legitimately fall that far behind the others)";
     } else if (contains_any(what, {"Connection reset", "Connection closed", "closed by peer", "Broken pipe",
                                    "Read error", "Write error", "EOF", "Connection refused"})) {
       cause = peer() + " died or stopped: its connection closed (a rank that stalls longer than " + timeout +

@@ -14,7 +14,7 @@ struct DistOptions {
   std::string backend = "auto";        // auto (gloo on CPU, nccl on CUDA, none for one process) | none | gloo | nccl
   std::string master_addr = "127.0.0.1";  // rendezvous host (MASTER_ADDR overrides)
   int master_port = 29500;             // rendezvous TCP port (MASTER_PORT overrides)
-  int timeout_seconds = 3600;          // a collective waiting longer fails instead of hanging (rank 0 evaluates alone meanwhile)
+  int timeout_seconds = 600;           // a collective waiting longer fails instead of hanging (every rank evaluates its shard, so only a hang waits this long)
   void validate() const;
 };
 
