@@ -27,11 +27,7 @@ torch::Tensor rank_loss(model::ClipModelImpl& m, const TensorMap& in, dist::Comm
 
 void run_rank(const Fixture& fx, int rank, int world, int port, RankResult* out) {
   try {
-    dist::DistOptions o;
-    o.backend = "gloo";
-    o.master_port = port;
-    o.timeout_seconds = 60;
-    auto comm = dist::make_communicator(o, {rank, world, rank}, false);
+    auto comm = loopback_gloo(rank, world, port);
     auto m = fixture_model(fx);
     const int64_t k = fx.config.at("rows_per_rank");
     train::OptimizerOptions opt;

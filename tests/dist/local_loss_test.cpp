@@ -26,11 +26,7 @@ std::vector<RankOut> step_on_ranks(const Fixture& fx, int world, train::LossScop
   for (int r = 0; r < world; ++r) {
     threads.emplace_back([&, r] {
       try {
-        dist::DistOptions o;
-        o.backend = "gloo";
-        o.master_port = port;
-        o.timeout_seconds = 60;
-        auto comm = dist::make_communicator(o, {r, world, r}, false);
+        auto comm = loopback_gloo(r, world, port);
         auto m = fixture_model(fx);
         const int64_t k = fx.tensors.at("input.text_ids").size(0) / world;
         auto f = train::contrastive_forward(*m, *comm, fixture_inputs(fx.tensors, r * k, (r + 1) * k), scope);

@@ -73,6 +73,15 @@ inline std::string compare(const std::string& name, const torch::Tensor& got, co
          std::to_string(diff.numel()) + " out of tolerance";
 }
 
+// Rank `rank` of `world` over Gloo on loopback at `port` (ranks as threads of one test process).
+inline std::unique_ptr<dist::Communicator> loopback_gloo(int rank, int world, int port) {
+  dist::DistOptions o;
+  o.backend = "gloo";
+  o.master_port = port;
+  o.timeout_seconds = 60;
+  return dist::make_communicator(o, {rank, world, rank}, false);
+}
+
 // Rows [begin, end) of the fixture's batch as the production step's inputs, on `device`.
 inline train::StepInputs fixture_inputs(const TensorMap& t, int64_t begin, int64_t end,
                                         const torch::Device& device = torch::kCPU) {
