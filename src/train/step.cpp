@@ -14,6 +14,7 @@ class AllGatherSumGrad : public torch::autograd::Function<AllGatherSumGrad> {
                                dist::Communicator* comm) {
     ctx->saved_data["begin"] = static_cast<int64_t>(comm->rank()) * x.size(0);
     ctx->saved_data["rows"] = x.size(0);
+    // saved_data holds IValues, which cannot hold a raw pointer; the communicator outlives the step.
     ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
     return comm->all_gather(x.detach().contiguous());  // [W*b, ...]
   }
