@@ -5,6 +5,7 @@
 #include "cma/core/error.h"
 #include "cma/data/batch_tensors.h"
 #include "cma/model/head.h"
+#include "cma/model/item_gemm.h"
 
 namespace cma::eval {
 namespace {
@@ -39,6 +40,7 @@ Embeddings embed_all(model::ClipModelImpl& m, const std::function<std::optional<
                      const std::function<void(int64_t done)>& progress) {
   require(o.embed_micro_batch > 0, "evaluation micro-batch must be > 0");
   torch::NoGradGuard no_grad;
+  const model::ItemGemmScope per_item;  // an item's embedding never depends on its neighbours
   const bool was_training = m.is_training();
   m.eval();
   std::vector<torch::Tensor> text, frames, masks;

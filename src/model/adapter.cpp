@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "cma/core/error.h"
+#include "cma/model/item_gemm.h"
 
 namespace cma::model {
 
@@ -33,7 +34,7 @@ AdapterBank::AdapterBank(torch::Tensor down_w, torch::Tensor down_b, torch::Tens
 torch::Tensor AdapterBank::apply(int k, const torch::Tensor& h, bool training) const {
   const auto dtype = down_w_.scalar_type();
   const auto x = h.to(dtype);                                      // [.., D]
-  auto z = torch::linear(x, down_w_[k], down_b_[k]);               // [.., r]
+  auto z = item_linear(x, down_w_[k], down_b_[k]);               // [.., r]
   z = activate(activation_, z);                                    // [.., r]
   if (dropout_ > 0.0) z = torch::dropout(z, dropout_, training);  // [.., r]
   torch::Tensor up_w, up_b;  // unique columns first, shared columns last
@@ -47,7 +48,7 @@ torch::Tensor AdapterBank::apply(int k, const torch::Tensor& h, bool training) c
     up_w = up_unique_w_[k];
     up_b = up_unique_b_[k];
   }
-  const auto out = torch::linear(z, up_w, up_b);                   // [.., D]
+  const auto out = item_linear(z, up_w, up_b);                   // [.., D]
   return h + out.to(h.scalar_type());                              // [.., D]
 }
 

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "cma/core/error.h"
+#include "cma/model/item_gemm.h"
 
 namespace cma::model {
 namespace {
@@ -51,7 +52,7 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const 
     x = transformer(x, torch::Tensor(), adapters).select(1, 0);          // [BF, Dv]
   }
   x = layer_norm_fp32(x, ln_post);                                       // [BF, Dv]
-  return torch::matmul(x, proj.to(dtype));                               // [BF, E]
+  return item_linear(x, proj.to(dtype).t(), {});                        // [BF, E]
 }
 
 ClipModelImpl::ClipModelImpl(const ClipConfig& config, const ModelOptions& options)
@@ -187,7 +188,7 @@ torch::Tensor ClipModelImpl::encode_text(const torch::Tensor& ids) {
     x = x.index({torch::arange(x.size(0), eot.options()), eot});            // [B, Dt]
   }
   x = layer_norm_fp32(x, ln_final);                                        // [B, Dt]
-  return torch::matmul(x, text_projection.to(dtype)).to(torch::kFloat);    // [B, E]
+  return item_linear(x, text_projection.to(dtype).t(), {}).to(torch::kFloat);  // [B, E]
 }
 
 torch::Tensor ClipModelImpl::encode_video(const torch::Tensor& video) {

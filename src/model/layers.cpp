@@ -1,5 +1,7 @@
 #include "cma/model/layers.h"
 
+#include "cma/model/item_gemm.h"
+
 namespace cma::model {
 
 torch::Tensor layer_norm_fp32(const torch::Tensor& x, const torch::nn::LayerNorm& ln) {
@@ -20,13 +22,13 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& q_in, const torch::Ten
   const int64_t hd = D / heads;
   torch::Tensor q, k, v;
   if (q_in.is_same(kv_in)) {  // self-attention over all tokens: one packed GEMM
-    const auto qkv = torch::linear(q_in, in_proj_weight, in_proj_bias).chunk(3, -1);  // 3 x [B, T, D]
+    const auto qkv = item_linear(q_in, in_proj_weight, in_proj_bias).chunk(3, -1);  // 3 x [B, T, D]
     q = qkv[0], k = qkv[1], v = qkv[2];
   } else {  // pruned last block: queries for a few tokens, keys and values for all
     const auto w = in_proj_weight.chunk(3, 0);                                         // 3 x [D, D]
     const auto b = in_proj_bias.chunk(3, 0);                                           // 3 x [D]
-    q = torch::linear(q_in, w[0], b[0]);                                               // [B, Q, D]
-    const auto kv = torch::linear(kv_in, in_proj_weight.slice(0, D), in_proj_bias.slice(0, D)).chunk(2, -1);
+    q = item_linear(q_in, w[0], b[0]);                                               // [B, Q, D]
+    const auto kv = item_linear(kv_in, in_proj_weight.slice(0, D), in_proj_bias.slice(0, D)).chunk(2, -1);
     k = kv[0], v = kv[1];                                                              // [B, T, D] each
   }
   // PyTorch's MHA scales q before the product; doing the same keeps rounding close to the reference.
@@ -39,7 +41,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& q_in, const torch::Ten
   auto probs = torch::softmax(scores, -1);                                                 // [B, H, Q, T]
   auto out = torch::matmul(probs, v);                                                      // [B, H, Q, hd]
   out = out.transpose(1, 2).reshape({B, Q, D});                                            // [B, Q, D]
-  return out_proj(out);                                                                    // [B, Q, D]
+  return item_linear(out, out_proj->weight, out_proj->bias);                             // [B, Q, D]
 }
 
 MlpImpl::MlpImpl(int width) {
@@ -52,9 +54,9 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   // the (small) weight matrices instead of the (large) activations, leaving one fused elementwise
   // op per direction: the MLP's activation was the largest non-GEMM cost of a training step.
   constexpr double k = 1.702;
-  auto h = torch::linear(x, c_fc->weight * k, c_fc->bias * k);  // [B, T, 4D] = 1.702 * c_fc(x)
+  auto h = item_linear(x, c_fc->weight * k, c_fc->bias * k);  // [B, T, 4D] = 1.702 * c_fc(x)
   h = torch::silu(h);                                            // [B, T, 4D] = 1.702 * QuickGELU(c_fc(x))
-  return torch::linear(h, c_proj->weight / k, c_proj->bias);    // [B, T, D]
+  return item_linear(h, c_proj->weight / k, c_proj->bias);    // [B, T, D]
 }
 
 ResidualBlockImpl::ResidualBlockImpl(int width, int heads) {

@@ -1,5 +1,5 @@
 // Evaluation gives the same metrics, every digit, however it is run: any evaluation batch size,
-// similarity chunk, and 1, 2 or 3 ranks (each embedding its shard), on a test set with duplicated
+// similarity chunk, embedding micro-batch, and 1, 2 or 3 ranks (each embedding its shard), on a test set with duplicated
 // captions and duplicated videos, where the reference's metric counts exact ties.
 #include <gtest/gtest.h>
 
@@ -51,7 +51,7 @@ void duplicate_captions_and_videos(const std::string& root) {
 }
 
 struct Setting {
-  int ranks, batch, chunk;
+  int ranks, batch, chunk, micro_batch = 1;
 };
 
 // A random tiny CLIP and adapters saved to files: ranks running as threads of one process share
@@ -72,7 +72,7 @@ SavedModel save_tiny_model(const TinyTree& tree) {
 // Zero-shot evaluation on `ranks` Gloo ranks (threads of this process); rank 0's metrics.
 nlohmann::json evaluate(const TinyTree& tree, const SavedModel& weights, const Setting& s) {
   const std::string out = tree / ("eval_" + std::to_string(s.ranks) + "_" + std::to_string(s.batch) + "_" +
-                                  std::to_string(s.chunk));
+                                  std::to_string(s.chunk) + "_" + std::to_string(s.micro_batch));
   const int port = free_port();
   std::vector<nlohmann::json> metrics(s.ranks);
   std::vector<std::string> errors(s.ranks);
@@ -86,6 +86,7 @@ nlohmann::json evaluate(const TinyTree& tree, const SavedModel& weights, const S
         c.train.tune = train::Tune::None;
         c.train.batch_size_val = s.batch;
         c.eval.sim_chunk = s.chunk;
+        c.eval.embed_micro_batch = s.micro_batch;
         c.train.output_dir = out;
         dist::DistOptions d;
         d.backend = s.ranks > 1 ? "gloo" : "none";
@@ -109,13 +110,15 @@ TEST(EvalBatch, MetricsIdenticalForAnyBatchChunkAndRankCount) {
   const auto tree = make_tiny_tree("evalshard", 4, 11);
   duplicate_captions_and_videos(tree.root);
   const auto weights = save_tiny_model(tree);
-  const std::vector<Setting> settings = {{1, 1, 256}, {1, 16, 5}, {1, 4, 3}, {2, 3, 2}, {2, 16, 256}, {3, 1, 1}, {3, 7, 4}};
+  const std::vector<Setting> settings = {{1, 1, 256},    {1, 16, 5},    {1, 4, 3},     {2, 3, 2},
+                                         {2, 16, 256},   {3, 1, 1},     {3, 7, 4},     {1, 16, 256, 4},
+                                         {1, 5, 3, 8},   {2, 16, 7, 2}, {3, 4, 2, 3}};
   const auto want = evaluate(tree, weights, settings[0]);
   ASSERT_FALSE(want.is_null());
   for (size_t i = 1; i < settings.size(); ++i) {
     const auto& s = settings[i];
     EXPECT_EQ(evaluate(tree, weights, s), want) << s.ranks << " rank(s), --batch_size_val " << s.batch << ", --sim-chunk "
-                                       << s.chunk;
+                                       << s.chunk << ", --embed-micro-batch " << s.micro_batch;
   }
 }
 

@@ -2,8 +2,8 @@
 // matrix in bounded-memory chunks, and compute R@K / MdR / MnR both ways (docs/reference.md §10).
 //
 // Results never depend on the evaluation batch size or the chunk size: embeddings are computed in
-// fixed-size, zero-padded micro-batches (one item each by default), so every GEMM has the same
-// shape whatever batch the loader delivers, and scores are computed in float64 (retrieval_torch.cpp).
+// fixed-size, zero-padded micro-batches with one GEMM per item (model/item_gemm.h), so an item's
+// embedding does not depend on its neighbours, and scores are computed in float64 (retrieval_torch.cpp).
 #pragma once
 #include <torch/types.h>
 
@@ -18,10 +18,10 @@
 namespace cma::eval {
 
 struct EvalOptions {
-  // Videos (and captions) per forward. 1: every item is embedded alone, so identical inputs get
-  // bitwise identical embeddings wherever they sit (GEMM kernels may round a row differently by
-  // its position in a larger batch, and the reference's metric counts exact ties).
-  int embed_micro_batch = 1;
+  // Videos (and captions) per forward, zero-padded to this size. Embedding multiplies each item
+  // by its own GEMM (model/item_gemm.h), so an item's embedding never depends on the others in
+  // its micro-batch: the reference's metric counts exact ties, so a last-bit change would matter.
+  int embed_micro_batch = 8;
   int sim_chunk = 256;         // captions per similarity chunk (memory: chunk * videos * F * E doubles)
   bool dsl = false;            // also report dual-softmax re-weighted metrics
   double dsl_temperature = 1.0;
