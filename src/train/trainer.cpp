@@ -31,14 +31,14 @@ Trainer::Trainer(RunConfig config, dist::Communicator& comm)
 Trainer::~Trainer() = default;
 
 void Trainer::build() {
-  build_model();
   const auto weights = model::resolve_weights(cfg_.model.pretrained_clip_name);
+  build_model(weights);
   data_ = data::open_run_data(cfg_.data, weights, model_->config().image_resolution, model_->config().vocab_size);
   build_schedule();
 }
 
-void Trainer::build_model() {
-  model_ = model::build_model(model::resolve_weights(cfg_.model.pretrained_clip_name), cfg_.model, cfg_.train.seed);
+void Trainer::build_model(const std::string& weights) {
+  model_ = model::build_model(weights, cfg_.model, cfg_.train.seed);
   if (!cfg_.train.adapters.empty()) model::load_adapters(*model_, cfg_.train.adapters);
   std::string note;
   const auto precision = model::resolve_precision(cfg_.model.precision, cfg_.model.adapter.convert2fp16, device_, &note);

@@ -44,7 +44,7 @@ class Trainer {
 
  private:
   void build();
-  void build_model();
+  void build_model(const std::string& weights);
   void build_schedule();
   void restore();
   void train_epoch();
