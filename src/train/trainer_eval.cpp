@@ -1,4 +1,6 @@
 // The evaluation hook: every rank embeds and scores its share of the test split.
+#include <chrono>
+
 #include "cma/core/log.h"
 #include "cma/train/trainer.h"
 
@@ -29,10 +31,13 @@ eval::EvalResult Trainer::evaluate() {
   data::Loader loader(data_.splits.test, *data_.tokenizer, *data_.frames, sampler, data_.options, 0);
   const int64_t shard = sampler.samples_per_rank();
   int64_t last_logged = 0;
+  const auto started = std::chrono::steady_clock::now();
   const auto local = eval::embed_all(
       *model_, [&] { return loader.next(); }, cfg_.eval, device_, [&](int64_t done) {
         if (done - last_logged >= std::max<int64_t>(shard / 10, 1) || done == shard) {
-          log::info("eval", "embedded {}/{} test pairs on each of {} rank(s)", done, shard, comm_.size());
+          const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+          log::info("eval", "embedded {}/{} test pairs on each of {} rank(s) in {:.1f} s", done, shard, comm_.size(),
+                    took.count());
           last_logged = done;
         }
       });
