@@ -65,6 +65,8 @@ void ConfigBinder::apply_config() {
   }
   require(j.is_object(), config_path_ + ": the config must be a JSON object of sections");
   for (auto sec = j.begin(); sec != j.end(); ++sec) {
+    require(sec->is_object(), config_path_ + ": section '" + sec.key() + "' must be a JSON object of keys, not " +
+                                  sec->dump());
     std::set<std::string> valid;
     for (const auto& b : bindings_) {
       if (b.section == sec.key()) valid.insert(b.name);
@@ -87,8 +89,10 @@ void ConfigBinder::apply_config() {
         if (b.section != sec.key() || b.name != kv.key() || b.option->count() > 0) continue;
         try {
           b.set(kv.value());
-        } catch (const nlohmann::json::exception&) {
-          throw Error(config_path_ + ": '" + sec.key() + "." + kv.key() + "' has the wrong type: " + kv.value().dump());
+        } catch (const nlohmann::json::exception& e) {
+          // nlohmann's text after its "[json.exception.type_error.302] " tag says what was expected.
+          const std::string what = e.what(), why = what.substr(what.find(']') == std::string::npos ? 0 : what.find(']') + 2);
+          throw Error(config_path_ + ": '" + sec.key() + "." + kv.key() + "' = " + kv.value().dump() + ": " + why);
         }
       }
     }

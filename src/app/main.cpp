@@ -23,15 +23,22 @@ int main(int argc, char** argv) {
   cma::app::add_eval_command(app);
   cma::app::add_prepare_command(app);
   cma::app::add_synthetic_command(app);
+  cma::app::add_convert_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
+    // CLI11's "--x: At Most 1 required but received 2" is a flag given twice, or a negative
+    // number read as a flag of its own.
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e)) {
+      std::cerr << "(a flag was given more than once, or a value starting with '-' was read as a flag: "
+                   "write it as --flag=-1)\n";
+    }
     // An unknown flag: list the valid ones of the subcommand it was given to.
     if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
       for (const auto* sub : app.get_subcommands()) std::cerr << "\n" << sub->help();
     }
-    return rc;
+    return rc == 0 ? 0 : 2;  // --help is not an error; every usage error exits 2, as cma::Error does
   } catch (const cma::Error& e) {
     std::cerr << "cma: error: " << e.what() << "\n";
     return 2;

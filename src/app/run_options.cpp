@@ -43,6 +43,10 @@ void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
   b.bind_choice("data", "shuffle", &d.shuffle, data::shuffle_order_names(),
                 "training order: reference (torch.randperm seeded 0 + epoch, the reference's) | portable "
                 "(mt19937_64 seeded --seed + epoch)");
+  b.bind_choice("data", "bad_videos", &d.bad_videos, data::bad_videos_names(),
+                "a video whose frames are missing or unreadable when checked before the run: skip (left out, "
+                "counted) | error (stop, naming it)")
+      .on_resume(OnResume::Free);
   b.bind("data", "prefetch", &d.prefetch, "batches decoded ahead").on_resume(OnResume::Free);
   b.bind("data", "tokenizer", &d.tokenizer, "clip (BPE vocabulary) | bytes (no vocabulary)");
   b.bind("data", "bpe_vocab", &d.bpe_vocab, "path of bpe_simple_vocab_16e6.txt.gz (default: the vendored copy)");

@@ -1,7 +1,6 @@
 // `cma train` and `cma eval`: bind options, validate everything, then hand over to the Trainer.
 #include <CLI/CLI.hpp>
 
-#include <filesystem>
 #include <memory>
 
 #include "cma/app/commands.h"
@@ -23,7 +22,7 @@ int run_training(train::RunConfig& c) {
   log::set_rank(launch.rank);
   set_threads(c.train.threads);
   if (launch.rank == 0) {
-    std::filesystem::create_directories(c.train.output_dir);
+    train::RunFolder::create(c.train.output_dir);
     log::add_file_sink(c.train.output_dir + "/log.txt");
   }
   log::info("app", "config: {}", c.resolved.dump());

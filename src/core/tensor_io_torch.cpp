@@ -1,5 +1,7 @@
 #include "cma/core/tensor_io.h"
 
+#include <algorithm>
+
 #include "cma/core/error.h"
 
 namespace cma {
@@ -38,6 +40,15 @@ st::DType to_st_dtype(torch::ScalarType t, const std::string& name) {
   throw Error("tensor '" + name + "' has a dtype safetensors cannot store");
 }
 
+// "F32, F16 or BF16".
+std::string dtype_list(const std::vector<st::DType>& dtypes) {
+  std::string out;
+  for (size_t i = 0; i < dtypes.size(); ++i) {
+    out += (i == 0 ? "" : i + 1 == dtypes.size() ? " or " : ", ") + std::string(st::dtype_name(dtypes[i]));
+  }
+  return out;
+}
+
 }  // namespace
 
 torch::Tensor to_torch(const st::TensorView& view) {
@@ -53,6 +64,21 @@ TensorMap load_tensors(const st::File& file, const std::string& prefix) {
     out[name.substr(prefix.size())] = to_torch(file.get(name));
   }
   return out;
+}
+
+torch::Tensor load_checked(const st::File& file, const std::string& name, const std::vector<st::DType>& allowed,
+                           const std::string& advice) {
+  const auto& view = file.get(name);
+  require(std::find(allowed.begin(), allowed.end(), view.dtype) != allowed.end(),
+          file.path() + ": tensor '" + name + "' has dtype " + st::dtype_name(view.dtype) + "; this file may hold " +
+              dtype_list(allowed) + " only; " + advice);
+  auto t = to_torch(view);
+  if (t.is_floating_point()) {
+    const int64_t bad = (~torch::isfinite(t)).sum().item<int64_t>();
+    require(bad == 0, file.path() + ": tensor '" + name + "' holds " + std::to_string(bad) + " non-finite value" +
+                          (bad == 1 ? "" : "s") + " (NaN or infinity) of " + std::to_string(t.numel()) + "; " + advice);
+  }
+  return t;
 }
 
 void save_tensors(const std::string& path, const TensorMap& tensors,

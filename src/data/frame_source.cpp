@@ -1,28 +1,64 @@
 // The two FrameSources: frame folders decoded on the fly, and the frame cache. Both sample the same
 // indices (sample_frame_indices over the video's frames) and produce the same bytes.
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "cma/core/error.h"
 #include "cma/core/log.h"
 #include "cma/data/frame_cache.h"
 #include "cma/data/image.h"
+#include "cma/data/image_header.h"
 #include "cma/data/loader.h"
 
 namespace cma::data {
 namespace {
 
+namespace fs = std::filesystem;
+
 size_t frame_bytes(int size) { return static_cast<size_t>(size) * size * 3; }
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw Error("cannot open image " + path + ": no such file or not readable");
+  const std::streamsize n = in.tellg();
+  std::vector<uint8_t> bytes(n > 0 ? static_cast<size_t>(n) : 0);
+  in.seekg(0);
+  if (n > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), n)) throw Error("cannot read image " + path);
+  return bytes;
+}
 
 class FolderSource : public FrameSource {
  public:
   explicit FolderSource(const DataOptions& o) : o_(o) {}
+
+  std::string problem(const std::string& video_id, int max_frames, int slice_framepos) const override {
+    const std::string folder = frame_folder(o_, video_id);
+    std::error_code ec;
+    if (!fs::exists(folder, ec)) return "no folder " + folder;
+    if (!fs::is_directory(folder, ec)) {
+      return folder + " is not a folder (frames must be extracted into <video_id>.mp4/ folders first)";
+    }
+    const std::vector<std::string> files = list_frame_files(folder);
+    if (files.empty()) return "no image files in " + folder;
+    for (int i : sample_frame_indices(static_cast<int>(files.size()), max_frames, slice_framepos)) {
+      const std::string path = folder + "/" + files[i];
+      try {
+        const std::vector<uint8_t> bytes = read_file(path);
+        check_image_header(bytes.data(), bytes.size(), path);
+      } catch (const Error& e) {
+        return e.what();
+      }
+    }
+    return "";
+  }
 
   int load(const std::string& video_id, int max_frames, int slice_framepos, uint8_t* out) const override {
 #if CMA_WITH_OPENCV
     const std::string folder = frame_folder(o_, video_id);
     const std::vector<std::string> files = list_frame_files(folder);
     require(!files.empty(), "video " + video_id + " has no frame images in " + folder +
-                                " (drop such videos first: drop_videos_without_frames)");
+                                " (check_videos leaves such videos out before a run)");
     int n = 0;
     for (int i : sample_frame_indices(static_cast<int>(files.size()), max_frames, slice_framepos)) {
       try {
@@ -53,6 +89,14 @@ class CacheSource : public FrameSource {
             "frame cache " + path + " holds " + std::to_string(cache_.frame_size()) + "x" +
                 std::to_string(cache_.frame_size()) + " frames, but the frame size is " + std::to_string(frame_size) +
                 "x" + std::to_string(frame_size) + "; re-run cma prepare into another file for this size");
+  }
+
+  std::string problem(const std::string& video_id, int, int) const override {
+    if (!cache_.has(video_id)) {
+      return "not in the frame cache " + cache_.path() + " (cma prepare skipped it: see its log, or re-run it)";
+    }
+    if (cache_.frame_count(video_id) == 0) return "no frames in the frame cache " + cache_.path();
+    return "";
   }
 
   int load(const std::string& video_id, int max_frames, int slice_framepos, uint8_t* out) const override {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cma/core/error.h"
+#include "cma/data/image_header.h"
 #include "jpeg_turbo.h"
 
 namespace cma::data {
@@ -76,6 +77,7 @@ void copy_reordered(const cv::Mat& m, Image& img) {
 
 Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name_for_errors) {
   require(data != nullptr && size > 0, "image " + name_for_errors + " is empty (0 bytes)");
+  check_image_header(data, size, name_for_errors);  // size limit and truncation, before any pixel
   Image img;
   if (decode_jpeg_turbo(data, size, name_for_errors, img)) return img;  // the common case: JPEG frames
   cv::Mat decoded;

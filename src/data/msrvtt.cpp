@@ -121,6 +121,8 @@ nlohmann::json parse_json_file(const std::string& path) {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(path + ":" + std::to_string(line_of_byte(text, e.byte)) + ": malformed JSON: " + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {  // a number beyond a double ("1e400") is not a parse_error
+    throw Error(path + ": malformed JSON: " + e.what());
   }
 }
 
@@ -160,16 +162,6 @@ bool is_image_name(const std::string& name) {
   std::string ext = name.substr(dot);
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   return std::find(std::begin(kExts), std::end(kExts), ext) != std::end(kExts);
-}
-
-// Why a video counts as having no frames, or "" when it has some.
-std::string missing_frames_reason(const std::string& folder) {
-  std::error_code ec;
-  if (!fs::exists(folder, ec)) return "no folder " + folder;
-  if (!fs::is_directory(folder, ec))
-    return folder + " is not a folder (frames must be extracted into <video_id>.mp4/ folders first)";
-  if (list_frame_files(folder).empty()) return "no image files in " + folder;
-  return "";
 }
 
 }  // namespace
@@ -216,6 +208,8 @@ Splits read_msrvtt(const DataOptions& o) {
   const int test_sentence_col = test_table.column("sentence");
 
   Splits splits;
+  splits.train_source = train_csv + " with " + json_path;
+  splits.test_source = test_csv;
   splits.train = training_pairs(json_path, train_videos);
   splits.test.reserve(test_table.rows.size());
   for (const auto& row : test_table.rows) splits.test.push_back({row[test_video_col], row[test_sentence_col]});
@@ -262,36 +256,6 @@ std::vector<int> sample_frame_indices(int n, int max_frames, int slice_framepos)
   for (int i = 0; i < max_frames - 1; ++i) idx.push_back(static_cast<int>(std::floor(static_cast<double>(i) * step)));
   idx.push_back(n - 1);
   return idx;
-}
-
-int drop_videos_without_frames(std::vector<Pair>& pairs, const DataOptions& o, const std::string& split_name) {
-  std::unordered_map<std::string, bool> has_frames;  // one folder listing per video
-  std::vector<std::pair<std::string, std::string>> missing;  // (video, reason) in first-seen order
-  std::unordered_map<std::string, int64_t> dropped_pairs;
-  for (const auto& p : pairs) {
-    auto it = has_frames.find(p.video_id);
-    if (it == has_frames.end()) {
-      const std::string reason = missing_frames_reason(frame_folder(o, p.video_id));
-      it = has_frames.emplace(p.video_id, reason.empty()).first;
-      if (!reason.empty()) missing.emplace_back(p.video_id, reason);
-    }
-    if (!it->second) ++dropped_pairs[p.video_id];
-  }
-  const size_t before = pairs.size();
-  if (!missing.empty()) {
-    pairs.erase(std::remove_if(pairs.begin(), pairs.end(), [&](const Pair& p) { return !has_frames[p.video_id]; }),
-                pairs.end());
-  }
-  for (const auto& [video, reason] : missing)
-    log::warn("data", "{}: skipping video {} ({} pairs): {}", split_name, video, dropped_pairs[video], reason);
-  if (missing.empty()) {
-    log::info("data", "{}: all {} videos have frames under {}", split_name, has_frames.size(), o.features_path);
-  } else {
-    log::warn("data", "{}: skipped {} of {} videos without frames ({} of {} pairs); {} pairs remain (check --features_path {})",
-              split_name, missing.size(), has_frames.size(), before - pairs.size(), before, pairs.size(),
-              o.features_path);
-  }
-  return static_cast<int>(missing.size());
 }
 
 }  // namespace cma::data

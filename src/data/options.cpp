@@ -10,6 +10,12 @@ const std::vector<std::pair<std::string, ShuffleOrder>>& shuffle_order_names() {
   return names;
 }
 
+const std::vector<std::pair<std::string, BadVideos>>& bad_videos_names() {
+  static const std::vector<std::pair<std::string, BadVideos>> names = {{"skip", BadVideos::Skip},
+                                                                       {"error", BadVideos::Error}};
+  return names;
+}
+
 void DataOptions::validate() const {
   require(max_words >= 3, "--max_words " + std::to_string(max_words) + " must be at least 3 (start, one token, end)");
   require(max_frames >= 1, "--max_frames " + std::to_string(max_frames) + " must be at least 1");

@@ -2,10 +2,28 @@
 
 #include "cma/core/error.h"
 #include "cma/core/log.h"
+#include "cma/data/video_check.h"
 
 namespace cma::data {
 
-RunData open_run_data(const DataOptions& o, const std::string& weights_path, int frame_size, int vocab_limit) {
+namespace {
+
+// Checks the videos of a split the run needs (an unneeded one is emptied) and that pairs remain.
+void prepare_split(std::vector<Pair>& pairs, bool needed, const std::string& name, const std::string& source,
+                   const FrameSource& frames, const DataOptions& o) {
+  if (!needed) {
+    pairs.clear();
+    return;
+  }
+  require(!pairs.empty(), "the " + name + " split is empty: " + source + " give no pairs (a csv with only its header, "
+                          "or none of its videos has a caption)");
+  check_videos(pairs, frames, o, name);
+}
+
+}  // namespace
+
+RunData open_run_data(const DataOptions& o, const std::string& weights_path, int frame_size, int vocab_limit,
+                      SplitsNeeded needed) {
   RunData r;
   r.options = o;
   r.options.frame_size = frame_size;  // frames are resized and cropped to the model's input
@@ -15,11 +33,9 @@ RunData open_run_data(const DataOptions& o, const std::string& weights_path, int
           "the tokenizer's " + std::to_string(r.tokenizer->vocab_size()) + " ids exceed the model's vocabulary of " +
               std::to_string(vocab_limit) + " (--tokenizer " + o.tokenizer + ")");
   r.splits = read_msrvtt(o);
-  if (o.frames_cache.empty()) {  // the cache holds only videos that had frames
-    drop_videos_without_frames(r.splits.train, o, "train");
-    drop_videos_without_frames(r.splits.test, o, "test");
-  }
   r.frames = make_frame_source(r.options);
+  prepare_split(r.splits.train, needed.train, "train", r.splits.train_source, *r.frames, o);
+  prepare_split(r.splits.test, needed.test, "test", r.splits.test_source, *r.frames, o);
   log::info("data", "{} training pairs, {} test pairs, frames from {}", r.splits.train.size(), r.splits.test.size(),
             o.frames_cache.empty() ? o.features_path : o.frames_cache);
   return r;

@@ -143,6 +143,11 @@ DistOptions resolve_rendezvous(const DistOptions& o, const LaunchInfo& l) {
   return r;
 }
 
+bool on_one_node(const DistOptions& o, const LaunchInfo& l) {
+  if (l.multi_node()) return false;
+  return l.nodes == 1 || l.local_world_size == l.world_size || is_loopback(o.master_addr);
+}
+
 std::unique_ptr<Communicator> make_single_process() { return std::make_unique<SingleProcess>(); }
 
 std::unique_ptr<Communicator> make_gloo(const DistOptions& o, const LaunchInfo& l);  // gloo.cpp

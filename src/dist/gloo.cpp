@@ -1,5 +1,10 @@
-// The Gloo backend through c10d: a TCPStore rendezvous on master_addr:master_port, then Gloo
-// collectives over TCP. Needs libgloo-dev's headers with Debian's LibTorch.
+// The Gloo backend through c10d: a rendezvous store, then Gloo collectives over TCP. Needs
+// libgloo-dev's headers with Debian's LibTorch.
+//
+// When every rank runs on this host (on_one_node), nothing listens beyond loopback: the store is
+// rank 0's Unix socket in a private folder (local_store.h) and Gloo binds to 127.0.0.1. Across
+// nodes the store is c10d's TCPStore on master_addr:master_port, which listens on every interface
+// of rank 0's host, unauthenticated: the README says to keep that port inside the cluster's network.
 //
 // Gloo reports a lost peer as its own exception ("[gloo/transport/tcp/pair.cc:589] Read error ...
 // Connection reset by peer"), which says neither the collective, nor the rank, nor what to do.
@@ -11,6 +16,7 @@
 
 #include "cma/core/error.h"
 #include "cma/dist/communicator.h"
+#include "cma/dist/local_store.h"
 
 #ifdef CMA_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -35,47 +41,58 @@ std::string library_text(const std::exception& e) {
   return e.what();
 }
 
-// The network device each rank's Gloo pairs bind to. On one node, the rendezvous address (loopback
-// by default) always works. Across nodes it is wrong for every rank but rank 0, so bind to the
-// address this host's name resolves to, as PyTorch does, or to GLOO_SOCKET_IFNAME's interface.
-std::shared_ptr<::gloo::transport::Device> make_device(const DistOptions& o, const LaunchInfo& l) {
+// The network device each rank's Gloo pairs bind (and, while connecting, listen) on.
+// GLOO_SOCKET_IFNAME's interface always wins. On one node, loopback, whatever --master_addr names,
+// so that no pair listens where the network reaches. Across nodes the rendezvous address is wrong
+// for every rank but rank 0, so bind to the address this host's name resolves to, as PyTorch does.
+// Where the launcher does not say and the rendezvous address is not loopback, bind to it, as before.
+std::shared_ptr<::gloo::transport::Device> make_device(const DistOptions& o, const LaunchInfo& l, bool one_node) {
   const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
   if (ifname && *ifname) return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
+  if (one_node) return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
   if (l.multi_node()) return c10d::ProcessGroupGloo::createDefaultDevice();
   return c10d::ProcessGroupGloo::createDeviceForHostname(o.master_addr);
+}
+
+// The rendezvous store (the top of this file says which and why). Rank 0's store waits until every
+// other rank has joined, so a rank that never comes fails here, within the timeout.
+c10::intrusive_ptr<c10d::Store> make_store(const DistOptions& o, const LaunchInfo& l, bool one_node) {
+  const auto timeout = std::chrono::seconds(o.timeout_seconds);
+  if (one_node) return make_local_store(o.master_port, l.rank, l.world_size, timeout);
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<uint16_t>(o.master_port);
+  so.isServer = l.rank == 0;
+  so.numWorkers = l.world_size;
+  so.timeout = timeout;
+  return c10::make_intrusive<c10d::TCPStore>(o.master_addr, so);
+}
+
+// Where the ranks meet, for messages: the address and port they were given, and on one node the
+// socket that stands in for them.
+std::string rendezvous_place(const DistOptions& o, bool one_node) {
+  const std::string at = o.master_addr + ":" + std::to_string(o.master_port);
+  return one_node ? at + " (on this node: the socket " + local_rendezvous_socket(o.master_port) + ")" : at;
 }
 
 class Gloo final : public Communicator {
  public:
   Gloo(const DistOptions& o, const LaunchInfo& l) : rank_(l.rank), size_(l.world_size), timeout_s_(o.timeout_seconds) {
-    const std::string where = o.master_addr + ":" + std::to_string(o.master_port);
-    c10d::TCPStoreOptions so;
-    so.port = static_cast<uint16_t>(o.master_port);
-    so.isServer = l.rank == 0;
-    so.numWorkers = l.world_size;
-    so.timeout = std::chrono::seconds(o.timeout_seconds);
+    const bool one_node = on_one_node(o, l);
+    const std::string where = rendezvous_place(o, one_node);
     try {
-      store_ = c10::make_intrusive<c10d::TCPStore>(o.master_addr, so);
-    } catch (const std::exception& e) {
-      const std::string what = library_text(e);
-      const bool port_taken = rank_ == 0 && contains_any(what, {"in use", "EADDRINUSE"});
-      std::string why;
-      if (port_taken) {
-        why = "the port is taken (another job?): choose a free one with --master_port or MASTER_PORT";
-      } else if (rank_ == 0) {
-        why = "not all " + std::to_string(size_) + " ranks arrived: are they all started, with the same "
-              "MASTER_ADDR:MASTER_PORT, and can they reach this host?";
-      } else {
-        why = "rank 0 serves it: is rank 0 running, is " + where + " its address (MASTER_ADDR, --master_addr), "
-              "and can this host reach it?";
-      }
+      store_ = make_store(o, l, one_node);
+    } catch (const RendezvousTimeout& e) {
       throw Error("gloo: " + me() + " could not join the rendezvous at " + where +
-                  (port_taken ? "" : " within --dist_timeout " + std::to_string(timeout_s_) + " s") + ": " + why +
-                  " [" + what + "]");
+                  join_failure(e.what(), o, one_node, true));
+    } catch (const std::exception& e) {
+      // TCPStore's errors read as before: a taken port, else the other side did not come. The local
+      // store's other errors (its folder, a taken port, another job's rank 0) say what to do themselves.
+      throw Error("gloo: " + me() + " could not join the rendezvous at " + where +
+                  join_failure(library_text(e), o, one_node, !one_node));
     }
     try {
       auto opts = c10d::ProcessGroupGloo::Options::create(std::chrono::seconds(o.timeout_seconds));
-      opts->devices.push_back(make_device(o, l));
+      opts->devices.push_back(make_device(o, l, one_node));
       pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, l.rank, l.world_size, opts);
     } catch (const std::exception& e) {
       throw Error("gloo: " + me() + " reached the rendezvous at " + where + " but could not connect to " + peer() +
@@ -110,6 +127,28 @@ class Gloo final : public Communicator {
 
  private:
   std::string me() const { return "rank " + std::to_string(rank_) + " of " + std::to_string(size_); }
+
+  // The end of the message when this rank could not join the rendezvous: why and what to do, then
+  // the store's text `what`. `waited`: the store gave up waiting for the other side.
+  std::string join_failure(const std::string& what, const DistOptions& o, bool one_node, bool waited) const {
+    const std::string tail = " [" + what + "]";
+    if (rank_ == 0 && contains_any(what, {"in use", "EADDRINUSE"})) {
+      return ": the port is taken (another job?): choose a free one with --master_port or MASTER_PORT" + tail;
+    }
+    if (!waited) return ": " + what;
+    const std::string within = " within --dist_timeout " + std::to_string(timeout_s_) + " s: ";
+    if (rank_ == 0) {
+      const std::string same = one_node ? "MASTER_PORT and TMPDIR, on this node?"
+                                        : "MASTER_ADDR:MASTER_PORT, and can they reach this host?";
+      return within + "not all " + std::to_string(size_) + " ranks arrived: are they all started, with the same " +
+             same + tail;
+    }
+    if (one_node) {
+      return within + "rank 0 serves it on this node: is rank 0 running, with the same MASTER_PORT and TMPDIR?" + tail;
+    }
+    return within + "rank 0 serves it: is rank 0 running, is " + o.master_addr + ":" + std::to_string(o.master_port) +
+           " its address (MASTER_ADDR, --master_addr), and can this host reach it?" + tail;
+  }
   // Gloo's messages name a peer's socket address, not its rank; with two ranks the peer is known.
   std::string peer() const { return size_ == 2 ? "rank " + std::to_string(1 - rank_) : "another rank"; }
 

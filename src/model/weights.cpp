@@ -1,8 +1,10 @@
 #include "cma/model/weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -50,20 +52,94 @@ void copy_named(std::map<std::string, torch::Tensor> params, const TensorMap& te
   }
 }
 
+const char* const kWeightsKinds =
+    "(.safetensors, OpenAI's .pt archive such as ViT-B-32.pt, or a torch.save'd state dict)";
+
+// True when --pretrained_clip_name names a file rather than a model: it has an extension or starts
+// or ends like a path. OpenAI's model names (ViT-B/32, ViT-L/14@336px, RN50x4) have neither, so
+// only they are mapped into ~/.cache/clip/; a mistyped path is reported as that path.
+bool looks_like_path(const std::string& name) {
+  const char first = name.front(), last = name.back();
+  return std::filesystem::path(name).has_extension() || first == '/' || first == '.' || first == '~' || last == '/';
+}
+
+// Weights-like files directly inside `dir`, sorted, for the error about a directory.
+std::vector<std::string> weights_files_in(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const auto ext = e.path().extension().string();
+    if (e.is_regular_file(ec) && (ext == ".pt" || ext == ".pth" || ext == ".bin" || ext == ".safetensors")) {
+      out.push_back(e.path().filename().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string directory_message(const std::string& dir) {
+  const auto files = weights_files_in(dir);
+  std::string inside = "; it holds no .pt, .pth, .bin or .safetensors file";
+  if (!files.empty()) {
+    inside = "; it holds";
+    for (size_t i = 0; i < files.size() && i < 5; ++i) inside += (i ? ", " : " ") + files[i];
+    if (files.size() > 5) inside += ", ...";
+  }
+  return "--pretrained_clip_name " + dir + " is a directory; give the weights file " + kWeightsKinds + inside;
+}
+
+std::string missing_path_message(const std::string& path) {
+  const std::filesystem::path p(path);
+  std::string why = "--pretrained_clip_name: the weights file " + path + " does not exist";
+  if (path.front() == '~') {
+    why += " (a leading ~ is not expanded here: write the full path)";
+  } else {
+    if (p.has_parent_path() && !std::filesystem::exists(p.parent_path())) {
+      why += " (nor does its folder " + p.parent_path().string() + ")";
+    }
+    if (p.is_relative()) {
+      std::error_code ec;
+      why += " (relative to the working directory " + std::filesystem::current_path(ec).string() + ")";
+    }
+  }
+  return why + "; give an existing weights file " + kWeightsKinds +
+         ", a model name such as ViT-B/32 (looked up in ~/.cache/clip/), or random:<ViT-B/32|ViT-B/16|small|tiny>";
+}
+
 }  // namespace
 
 std::string resolve_weights(const std::string& name) {
-  if (name.rfind("random:", 0) == 0 || std::filesystem::exists(name)) return name;
+  require(!name.empty(), std::string("--pretrained_clip_name is empty; give a weights file ") + kWeightsKinds +
+                             ", a model name such as ViT-B/32, or random:<preset>");
+  if (name.rfind("random:", 0) == 0) return name;
+  if (std::filesystem::exists(name)) {
+    // Handed on, a directory would fail inside LibTorch's archive reader with its own words.
+    require(!std::filesystem::is_directory(name), directory_message(name));
+    return name;
+  }
+  require(!looks_like_path(name), missing_path_message(name));
   std::string file = name;
   for (auto& ch : file) {
     if (ch == '/') ch = '-';
   }
   const char* home = std::getenv("HOME");
-  const std::string cached = std::string(home ? home : "~") + "/.cache/clip/" + file + ".pt";
+  const std::string stem = std::string(home ? home : "~") + "/.cache/clip/" + file;
+  // The converted file first: it holds the same tensors and is mapped without running any code.
+  const std::string converted = stem + ".safetensors", cached = stem + ".pt";
+  if (std::filesystem::exists(converted)) return converted;
   if (std::filesystem::exists(cached)) return cached;
-  throw Error("CLIP weights '" + name + "' not found: looked for the file '" + name + "' and for " + cached +
-              ". Get " + file + ".pt from OpenAI's CLIP release (python -c \"import clip; clip.load('" + name +
-              "')\" caches it there), pass its path, or use random:" + name + " for random weights");
+  throw Error("CLIP weights '" + name + "' not found: looked for the file '" + name + "', for " + converted +
+              " and for " + cached + ". Get " + file + ".pt from OpenAI's CLIP release (python -c \"import clip; " +
+              "clip.load('" + name + "')\" caches it there; `cma convert " + cached + " " + converted +
+              "` then lets later runs map it without running its code), pass its path, or use random:" + name +
+              " for random weights");
+}
+
+TensorMap read_weights_file(const std::string& path) {
+  // By name, never by content: a ".safetensors" file that is not one fails here rather than
+  // falling through to the TorchScript loader, so naming a file so is a promise that no code runs.
+  if (ends_with(path, ".safetensors")) return load_tensors(st::File(path));
+  return read_torch_archive(path);
 }
 
 TensorMap read_backbone(const std::string& path) {
@@ -73,7 +149,7 @@ TensorMap read_backbone(const std::string& path) {
     const bool prefixed = f.has("backbone.visual.conv1.weight");
     out = load_tensors(f, prefixed ? "backbone." : "");
   } else {
-    out = read_torch_archive(path);
+    out = read_weights_file(path);
   }
   for (const char* scalar : {"input_resolution", "context_length", "vocab_size"}) out.erase(scalar);
   return out;
@@ -172,21 +248,92 @@ void save_adapters(const ClipModelImpl& model, const std::string& path,
   save_tensors(path, out, meta);
 }
 
+namespace {
+
+// Ends every refusal of an adapters file that is damaged or not what save_adapters writes.
+const std::string kAdapterAdvice =
+    "pass an intact adapters file to --adapters (a training run writes adapters_epoch<N>.safetensors and "
+    "adapters_best.safetensors)";
+
+// Opens an adapters file; a damaged one (checksum mismatch) is refused with the advice above.
+std::unique_ptr<st::File> open_adapters(const std::string& path) {
+  try {
+    return std::make_unique<st::File>(path);
+  } catch (const st::ChecksumError& e) {
+    throw Error(e.damage() + "; " + kAdapterAdvice);
+  }
+}
+
+// The header's format_version: 1 when absent (files of other tools, and ours before versions).
+int adapter_version(const st::File& f) {
+  const std::string text = f.meta("format_version", "1");
+  int version = 0;
+  try {
+    size_t used = 0;
+    version = std::stoi(text, &used);
+    if (used != text.size()) version = 0;
+  } catch (const std::exception&) {
+    version = 0;
+  }
+  require(version >= 1, f.path() + ": metadata 'format_version' is '" + text + "', not a version number; " +
+                            kAdapterAdvice);
+  require(version <= kAdapterFormatVersion,
+          f.path() + ": adapter format version " + text + " is newer than this build reads (" +
+              std::to_string(kAdapterFormatVersion) + "); upgrade cma");
+  return version;
+}
+
+// The file's record of how its adapters were made must match this run: the same shape options and
+// activation (the flag to change is named), and the same backbone dimensions (adapters are trained
+// for one backbone). Keys a file lacks (written by another tool) are not checked.
+void check_adapter_metadata(const st::File& f, const ClipModelImpl& model) {
+  const auto& a = model.options().adapter;
+  const auto& c = model.config();
+  struct Expect {
+    const char* key;
+    std::string run;
+    const char* flag;
+  };
+  const Expect options[] = {{"r", std::to_string(a.reduction_dims), "--adapter_reduction_dims"},
+                            {"ds", std::to_string(a.share_dim), "--adapter_share_dim"},
+                            {"activation", a.non_linearity, "--adapter_non_linearity"}};
+  for (const auto& e : options) {
+    const auto stored = f.meta(e.key);
+    require(stored.empty() || stored == e.run,
+            f.path() + ": metadata '" + e.key + "' is " + stored + ", this run has " + e.flag + " " + e.run +
+                "; pass " + e.flag + " " + stored + " to use these adapters");
+  }
+  const std::pair<const char*, int> backbone[] = {{"vision_width", c.vision_width},
+                                                  {"vision_layers", c.vision_layers},
+                                                  {"text_width", c.transformer_width},
+                                                  {"text_layers", c.transformer_layers}};
+  for (const auto& [key, value] : backbone) {
+    const auto stored = f.meta(key);
+    require(stored.empty() || stored == std::to_string(value),
+            f.path() + ": metadata '" + key + "' is " + stored + ", the backbone of this run (" + c.describe() +
+                ") has " + std::to_string(value) +
+                "; these adapters were trained on another backbone: pass that one to --pretrained_clip_name");
+  }
+}
+
+}  // namespace
+
 void load_adapters(ClipModelImpl& model, const std::string& path) {
-  st::File f(path);
+  const auto file = open_adapters(path);
+  const st::File& f = *file;
   const auto format = f.meta("format");
   require(format.empty() || format == kAdapterFormat,
           path + ": format '" + format + "' is not an adapter file (" + kAdapterFormat + ")");
-  const auto version = f.meta("format_version", std::to_string(kAdapterFormatVersion));
-  require(std::stoi(version) <= kAdapterFormatVersion,
-          path + ": adapter format version " + version + " is newer than this build reads (" +
-              std::to_string(kAdapterFormatVersion) + "); upgrade cma");
-  const auto act = f.meta("activation");
-  if (!act.empty() && act != model.options().adapter.non_linearity) {
-    log::warn("model", "{} was trained with activation {}, the model uses {}", path, act,
-              model.options().adapter.non_linearity);
+  // A flipped byte in the checksum's own key would otherwise make a damaged file look unchecked.
+  require(adapter_version(f) < 2 || f.checksum_verified(),
+          path + ": no '" + st::kChecksumKey + "' entry, which every adapter file of format version 2 carries: " +
+              "the header is damaged; " + kAdapterAdvice);
+  check_adapter_metadata(f, model);
+  TensorMap tensors;
+  for (const auto& name : f.names()) {
+    tensors[name] = load_checked(f, name, {st::DType::F32, st::DType::F16, st::DType::BF16}, kAdapterAdvice);
   }
-  assign_adapters(model, load_tensors(f), path);
+  assign_adapters(model, tensors, path);
 }
 
 }  // namespace cma::model

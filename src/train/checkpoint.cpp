@@ -2,9 +2,64 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <memory>
+
 #include "cma/core/error.h"
 
 namespace cma::train {
+namespace {
+
+// Ends every refusal to resume: how to go on without the file.
+const std::string kAdvice =
+    "delete it, or pass --no-resume to start the run over (or restore an intact copy of the file)";
+
+// Opens the checkpoint; a damaged one (checksum mismatch) is refused with the advice above.
+std::unique_ptr<st::File> open_checkpoint(const std::string& path) {
+  try {
+    return std::make_unique<st::File>(path);
+  } catch (const st::ChecksumError& e) {
+    throw Error(e.damage() + "; " + kAdvice);
+  }
+}
+
+// The header's format_version, which must be a number this build reads.
+int read_version(const st::File& f) {
+  const std::string text = f.meta("format_version", "0");
+  int version = 0;
+  try {
+    size_t used = 0;
+    version = std::stoi(text, &used);
+    if (used != text.size()) version = 0;
+  } catch (const std::exception&) {
+    version = 0;
+  }
+  require(version >= 1 && version <= kCheckpointVersion,
+          f.path() + ": checkpoint metadata 'format_version' is '" + text + "'; this build reads 1.." +
+              std::to_string(kCheckpointVersion) + "; " + kAdvice);
+  return version;
+}
+
+// The dtypes save_checkpoint writes for each tensor name; empty for a name it never writes.
+std::vector<st::DType> expected_dtypes(const std::string& name) {
+  const std::vector<st::DType> floats = {st::DType::F32, st::DType::F16, st::DType::BF16};  // half with --tune full
+  if (name.rfind("param.", 0) == 0 || name.rfind("optim.exp_avg", 0) == 0) return floats;
+  if (name == "optim.step") return {st::DType::I64};
+  if (name == "rng.cpu") return {st::DType::U8};
+  return {};
+}
+
+// `read` applied to the JSON in metadata entry `key`, naming the key when the text is not JSON or
+// `read` finds a field missing or of the wrong type.
+template <typename Read>
+auto read_meta_json(const st::File& f, const std::string& key, const std::string& fallback, Read read) {
+  try {
+    return read(nlohmann::json::parse(f.meta(key, fallback)));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(f.path() + ": checkpoint metadata '" + key + "' is not readable (" + e.what() + "); " + kAdvice);
+  }
+}
+
+}  // namespace
 
 torch::Tensor cpu_rng_state() {
   auto gen = at::detail::getDefaultCPUGenerator();
@@ -35,18 +90,36 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  st::File f(path);
+  const auto file = open_checkpoint(path);
+  const st::File& f = *file;
   require(f.meta("format") == kCheckpointFormat, path + ": not a cma checkpoint (format '" + f.meta("format") + "')");
-  const int version = std::stoi(f.meta("format_version", "0"));
-  require(version >= 1 && version <= kCheckpointVersion,
-          path + ": checkpoint version " + std::to_string(version) + " is not readable by this build (reads 1.." +
-              std::to_string(kCheckpointVersion) + ")");
+  const int version = read_version(f);
+  // A flipped byte in the checksum's own key would otherwise make a damaged file look unchecked.
+  require(version < 2 || f.checksum_verified(),
+          path + ": no '" + st::kChecksumKey + "' entry, which every version-" + std::to_string(version) +
+              " checkpoint carries: the header is damaged; " + kAdvice);
   Checkpoint c;
-  c.params = load_tensors(f, "param.");
-  c.optimizer = load_tensors(f, "optim.");
-  c.rng = to_torch(f.get("rng.cpu"));
-  c.state = TrainState::from_json(nlohmann::json::parse(f.meta("state")));
-  c.config = nlohmann::json::parse(f.meta("config", "{}"));
+  for (const auto& name : f.names()) {
+    const auto allowed = expected_dtypes(name);
+    require(!allowed.empty(), path + ": unexpected tensor '" + name +
+                                  "' (a checkpoint holds param.*, optim.exp_avg*, optim.step and rng.cpu); " + kAdvice);
+    auto t = load_checked(f, name, allowed, kAdvice);
+    if (name.rfind("param.", 0) == 0) {
+      c.params[name.substr(6)] = std::move(t);
+    } else if (name.rfind("optim.", 0) == 0) {
+      c.optimizer[name.substr(6)] = std::move(t);
+    } else {
+      c.rng = std::move(t);
+    }
+  }
+  require(c.rng.defined(), path + ": no tensor 'rng.cpu'; " + kAdvice);
+  // LibTorch's own error for a generator state of another size would read as an internal error.
+  const int64_t rng_bytes = cpu_rng_state().numel();
+  require(c.rng.numel() == rng_bytes, path + ": tensor 'rng.cpu' has " + std::to_string(c.rng.numel()) +
+                                          " bytes, the CPU generator's state has " + std::to_string(rng_bytes) +
+                                          "; " + kAdvice);
+  c.state = read_meta_json(f, "state", "", [](const nlohmann::json& j) { return TrainState::from_json(j); });
+  c.config = read_meta_json(f, "config", "{}", [](const nlohmann::json& j) { return j; });
   return c;
 }
 

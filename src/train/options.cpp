@@ -1,8 +1,35 @@
 #include "cma/train/options.h"
 
+#include <torch/cuda.h>
+
 #include "cma/core/error.h"
 
 namespace cma::train {
+namespace {
+
+// A device this process can use, checked before any work: LibTorch's own error for a missing CUDA
+// is a C++ stack trace.
+void check_device(const std::string& device) {
+  if (device == "cpu") return;
+  const bool cuda = device == "cuda" || device.rfind("cuda:", 0) == 0;
+  const std::string index = device.size() > 5 ? device.substr(5) : "";
+  require(cuda && (device == "cuda" || (!index.empty() && index.size() < 4 &&
+                                        index.find_first_not_of("0123456789") == std::string::npos)),
+          "--device '" + device + "' is not cpu, cuda or cuda:N");
+#ifdef CMA_WITH_CUDA
+  const int64_t n = static_cast<int64_t>(torch::cuda::device_count());
+  require(n > 0, "--device " + device + ": no CUDA device is visible (check the driver and CUDA_VISIBLE_DEVICES), "
+                 "or use --device cpu");
+  require(index.empty() || std::stoll(index) < n, "--device " + device + ": only " + std::to_string(n) +
+                                                      " CUDA device(s) are visible (cuda:0 .. cuda:" +
+                                                      std::to_string(n - 1) + ")");
+#else
+  throw Error("--device " + device + ": this cma was built against a CPU-only LibTorch, so it cannot use a GPU; "
+              "use --device cpu, or build against a CUDA LibTorch (README, 'GPUs and LibTorch 2.x')");
+#endif
+}
+
+}  // namespace
 
 const std::vector<std::pair<std::string, Tune>>& tune_names() {
   static const std::vector<std::pair<std::string, Tune>> names = {
@@ -39,7 +66,7 @@ void TrainOptions::validate() const {
   require(checkpoint_every >= 1, "--checkpoint-every must be >= 1, got " + std::to_string(checkpoint_every));
   require(max_nonfinite_steps >= 1, "--max-nonfinite-steps must be >= 1");
   require(max_steps >= 0, "--max-steps must be >= 0");
-  require(device == "cpu" || device.rfind("cuda", 0) == 0, "--device '" + device + "' is not cpu, cuda or cuda:N");
+  check_device(device);
   require(threads >= 0, "--threads must be >= 0");
 }
 

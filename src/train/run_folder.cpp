@@ -1,6 +1,7 @@
 #include "cma/train/run_folder.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -44,14 +45,30 @@ std::string RunFolder::epoch_adapters_path(int64_t epoch) const {
   return dir_ + "/adapters_epoch" + std::to_string(epoch) + ".safetensors";
 }
 std::string RunFolder::best_adapters_path() const { return dir_ + "/adapters_best.safetensors"; }
+std::string RunFolder::last_adapters_path() const { return dir_ + "/adapters_last.safetensors"; }
 bool RunFolder::has_checkpoint() const { return fs::exists(checkpoint_path()); }
+
+void RunFolder::create(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    // Name the part of the path that is in the way, not only the library's "Not a directory".
+    fs::path blocker;
+    for (fs::path p = fs::path(dir); !p.empty() && p != p.parent_path(); p = p.parent_path()) {
+      std::error_code e2;
+      if (fs::exists(p, e2) && !fs::is_directory(p, e2)) blocker = p;
+    }
+    throw Error("--output_dir '" + dir + "' cannot be created as a folder" +
+                (blocker.empty() ? (ec ? ": " + ec.message() : "") : ": " + blocker.string() + " is a file"));
+  }
+  require(::access(dir.c_str(), W_OK | X_OK) == 0,
+          "--output_dir '" + dir + "' is not writable (" + std::strerror(errno) + "); choose another folder");
+}
 
 void RunFolder::open() {
   if (!writer_) return;
+  create(dir_);
   std::error_code ec;
-  fs::create_directories(dir_, ec);
-  require(!ec && fs::is_directory(dir_), "--output_dir '" + dir_ + "' cannot be created as a folder" +
-                                             (ec ? ": " + ec.message() : ""));
   for (const auto& e : fs::directory_iterator(dir_)) {
     const long pid = temp_owner(e.path().filename().string());
     if (pid > 0 && pid != ::getpid() && !process_alive(pid)) {
@@ -59,6 +76,11 @@ void RunFolder::open() {
       log::info("run", "removed {} left by an interrupted run", e.path().string());
     }
   }
+}
+
+void RunFolder::open_for_eval(const std::string& label) {
+  open();
+  if (fs::exists(config_path()) || has_checkpoint()) eval_label_ = label;
 }
 
 void RunFolder::start_new(const nlohmann::json& resolved_config) {
@@ -114,7 +136,7 @@ std::FILE* RunFolder::metrics() {
 }
 
 void RunFolder::append_record(const nlohmann::json& record) {
-  if (!writer_) return;
+  if (!writer_ || !eval_label_.empty()) return;
   const std::string line = record.dump() + "\n";
   auto* f = metrics();
   require(std::fwrite(line.data(), 1, line.size(), f) == line.size() && std::fflush(f) == 0,
@@ -123,7 +145,7 @@ void RunFolder::append_record(const nlohmann::json& record) {
 
 void RunFolder::write_eval(const nlohmann::json& result) {
   if (!writer_) return;
-  write_text_atomic(eval_path(), result.dump(2) + "\n");
+  write_text_atomic(eval_label_.empty() ? eval_path() : dir_ + "/eval_" + eval_label_ + ".json", result.dump(2) + "\n");
 }
 
 }  // namespace cma::train

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <filesystem>
 
 #include "cma/core/error.h"
 #include "cma/core/log.h"
@@ -33,8 +34,12 @@ Trainer::~Trainer() = default;
 void Trainer::build() {
   const auto weights = model::resolve_weights(cfg_.model.pretrained_clip_name);
   build_model(weights);
-  data_ = data::open_run_data(cfg_.data, weights, model_->config().image_resolution, model_->config().vocab_size);
-  build_schedule();
+  data::SplitsNeeded needed;
+  needed.train = trains();
+  needed.test = !trains() || cfg_.train.eval_each_epoch;
+  data_ = data::open_run_data(cfg_.data, weights, model_->config().image_resolution, model_->config().vocab_size,
+                              needed);
+  if (trains()) build_schedule();
 }
 
 void Trainer::build_model(const std::string& weights) {
@@ -66,6 +71,11 @@ void Trainer::build_schedule() {
   so.world_size = world;
   so.batch_per_rank = cfg_.train.batch_size / world;
   sampler_ = std::make_unique<data::DistributedSampler>(static_cast<int64_t>(data_.splits.train.size()), so);
+  require(sampler_->batches_per_epoch() >= 1,
+          "--batch_size " + std::to_string(cfg_.train.batch_size) + " is larger than the " +
+              std::to_string(data_.splits.train.size()) +
+              " training pairs, so an epoch has no full batch (the last partial batch is dropped, as in the "
+              "reference): lower --batch_size");
   const int gas = cfg_.train.gradient_accumulation_steps;
   // t_total in floating point, as the reference computes it.
   const double t_total =
@@ -75,17 +85,31 @@ void Trainer::build_schedule() {
             t_total, world, so.batch_per_rank);
 }
 
+bool Trainer::trains() const {
+  return cfg_.train.do_train && !cfg_.train.do_eval && cfg_.train.tune != Tune::None;
+}
+
+bool Trainer::max_steps_reached() const {
+  return cfg_.train.max_steps > 0 && state_.global_step >= cfg_.train.max_steps;
+}
+
 int Trainer::run() {
   build();
-  const bool train = cfg_.train.do_train && !cfg_.train.do_eval && cfg_.train.tune != Tune::None;
-  folder_.open();
-  if (train) restore();
-  if (!train || state_.finished) {
-    if (state_.finished) log::info("train", "{} holds a finished run; evaluating it", cfg_.train.output_dir);
+  if (!trains()) {
+    // `cma eval`, --do_eval or --tune none: a folder holding a training run keeps its results.
+    const auto& a = cfg_.train.adapters;
+    folder_.open_for_eval(a.empty() ? "zero_shot" : std::filesystem::path(a).stem().string());
     evaluate();
     return 0;
   }
-  while (state_.epoch < cfg_.train.epochs) {
+  folder_.open();
+  restore();
+  if (state_.finished) {
+    log::info("train", "{} holds a finished run ({} steps; its evaluation is in {}); nothing to do. --no-resume "
+              "starts over, cma eval evaluates again", cfg_.train.output_dir, state_.global_step, folder_.eval_path());
+    return 0;
+  }
+  while (state_.epoch < cfg_.train.epochs && !max_steps_reached()) {
     train_epoch();
     if (stop_signal_) {
       write_checkpoint();
@@ -93,11 +117,20 @@ int Trainer::run() {
                 stop_signal_, state_.epoch, state_.batch_in_epoch);
       return stop_signal_ == SIGINT ? kExitSigint : kExitSigterm;
     }
-    if (cfg_.train.max_steps > 0 && state_.global_step >= cfg_.train.max_steps) break;
-    after_epoch();
+    if (state_.batch_in_epoch == 0) after_epoch();  // the epoch ran to its end
   }
-  state_.finished = true;
+  // A run cut short by --max-steps is not finished: a later run with a higher limit continues it.
+  state_.finished = state_.epoch >= cfg_.train.epochs;
   write_checkpoint();
+  if (comm_.rank() == 0) {
+    model::save_adapters(*model_, folder_.last_adapters_path(),
+                         {{"epoch", std::to_string(state_.epoch)}, {"step", std::to_string(state_.global_step)}});
+  }
+  if (!state_.finished) {
+    log::info("train", "stopped at --max-steps {} (epoch {}); adapters in {}; a higher --max-steps continues the run",
+              cfg_.train.max_steps, state_.epoch + 1, folder_.last_adapters_path());
+    return 0;
+  }
   log::info("train", "done: {} steps, {} skipped, best text-to-video R@1 {:.2f} (epoch {})", state_.global_step,
             state_.skipped_steps, state_.best_t2v_r1, state_.best_epoch);
   return 0;
@@ -120,7 +153,7 @@ void Trainer::train_epoch() {
     wait0 = loader.wait_seconds();
     if (state_.global_step % cfg_.train.checkpoint_every == 0) write_checkpoint();
     if (stop_requested()) return;
-    if (cfg_.train.max_steps > 0 && state_.global_step >= cfg_.train.max_steps) return;
+    if (max_steps_reached()) return;
   }
   // Gradients of an incomplete accumulation window are dropped at the epoch's end, so that a
   // checkpoint at the boundary captures everything.
@@ -151,8 +184,10 @@ bool Trainer::optimizer_step(double loss_value) {
               state_.global_step, loss_value, norm, state_.nonfinite_in_row);
     require(state_.nonfinite_in_row < cfg_.train.max_nonfinite_steps,
             std::to_string(state_.nonfinite_in_row) +
-                " non-finite steps in a row; stopping. Lower --lr, check the data, or raise --max-nonfinite-steps. "
-                "The last good checkpoint is in " + cfg_.train.output_dir);
+                " non-finite steps in a row; stopping. Lower --lr, check the data, or raise --max-nonfinite-steps. " +
+                (folder_.has_checkpoint() ? "The last good checkpoint is " + folder_.checkpoint_path() +
+                                                " (a re-run resumes from it)"
+                                          : "No checkpoint was written yet: a re-run starts over"));
     return false;
   }
   state_.nonfinite_in_row = 0;

@@ -63,7 +63,7 @@ TEST(Cli, UnknownFlagListsValidOnes) {
 TEST(Cli, ConfigUnknownKeyAndFlagsWin) {
   const auto tree = make_tiny_tree("config");
   const std::string cfg = tree / "cfg.json";
-  std::ofstream(cfg) << R"({"train": {"lr": 0.5, "epochs": 1, "max_steps": 1}, "model": {"pretrained_clip_name": "random:tiny"},
+  std::ofstream(cfg) << R"({"train": {"lr": 0.5, "epochs": 1, "max_steps": 1, "batch_size": 8}, "model": {"pretrained_clip_name": "random:tiny"},
                           "data": {"tokenizer": "bytes"}})";
   const std::string out = tree / "cfgrun";
   auto r = run_cli("train --config " + cfg + " --lr 0.002 --output_dir " + out + data_flags(tree));

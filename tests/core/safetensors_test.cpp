@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "cma/core/error.h"
+#include "st_damage.h"
 #include "test_paths.h"
 #include "test_tmp.h"
 
@@ -46,7 +47,8 @@ TEST(Safetensors, RoundTripIsExactAndSorted) {
 }
 
 // The fixture was written by Python's safetensors: rewriting its tensors and metadata with our
-// writer must give the same bytes, which is how we know Python reads what we write.
+// writer (without the checksum entry, which Python does not write) must give the same bytes, which
+// is how we know Python reads what we write.
 TEST(Safetensors, RewritingAPythonWrittenFileIsByteIdentical) {
   const std::string path = cma::testing::fixture("parity/tinyA.safetensors");
   ASSERT_FALSE(path.empty()) << "parity/tinyA.safetensors not found";
@@ -58,7 +60,7 @@ TEST(Safetensors, RewritingAPythonWrittenFileIsByteIdentical) {
   }
   const cma::testing::TempDir dir("st");
   const std::string out = dir / "rewrite.safetensors";
-  cma::st::write(out, tensors, f.metadata());
+  cma::st::write(out, tensors, f.metadata(), cma::st::Checksum::Omit);
   auto slurp = [](const std::string& p) {
     std::ifstream in(p, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -143,6 +145,111 @@ TEST(Safetensors, SizeMismatchOnWriteIsRejected) {
   EXPECT_THROW(cma::st::write(dir / "never.safetensors", {{"a", cma::st::DType::F32, {2, 2}, a.data(), 12}}),
                cma::Error);
   EXPECT_FALSE(std::filesystem::exists(dir / "never.safetensors"));
+}
+
+// ---- checksums: every file we write carries one; a file that carries one is verified on open ----
+
+// A small file as our writer writes it, with an empty tensor (no data pointer) among the others.
+void write_sample(const std::string& path, cma::st::Checksum checksum = cma::st::Checksum::Add) {
+  static const std::vector<float> w = {1.5f, -2.0f, 3.25f, 0.0f, 7.0f, 8.0f};
+  static const std::vector<int64_t> step = {42};
+  cma::st::write(path,
+                 {{"w", cma::st::DType::F32, {2, 3}, w.data(), w.size() * 4},
+                  {"step", cma::st::DType::I64, {1}, step.data(), 8},
+                  {"empty", cma::st::DType::F32, {0, 4}, nullptr, 0}},
+                 {{"format", "cma-test"}}, checksum);
+}
+
+// Opening `path` must fail with a ChecksumError naming the file.
+void expect_checksum_mismatch(const std::string& path) {
+  try {
+    cma::st::File f(path);
+    ADD_FAILURE() << "expected a checksum mismatch opening " << path;
+  } catch (const cma::st::ChecksumError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path + ": checksum mismatch: the file is damaged (stored crc32:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("replace it with an intact copy"), std::string::npos) << msg;
+  }
+}
+
+TEST(SafetensorsChecksum, WriterAddsAChecksumThatVerifies) {
+  const cma::testing::TempDir dir("st");
+  const std::string path = dir / "sum.safetensors";
+  write_sample(path);
+  cma::st::File f(path);
+  EXPECT_TRUE(f.checksum_verified());
+  const std::string sum = f.meta(cma::st::kChecksumKey);
+  EXPECT_EQ(sum.size(), 14u) << sum;
+  EXPECT_EQ(sum.rfind("crc32:", 0), 0u) << sum;
+  EXPECT_EQ(f.meta("format"), "cma-test");
+}
+
+TEST(SafetensorsChecksum, FlippedDataByteIsRefusedNamingTheFile) {
+  const cma::testing::TempDir dir("st");
+  const std::string path = dir / "flipped.safetensors";
+  write_sample(path);
+  cma::testing::flip_data_byte(path, "w");
+  expect_checksum_mismatch(path);
+}
+
+// The checksum covers the header's meaning too: a relabelled dtype (same length, offsets still
+// valid) or an edited metadata value is damage, not a different file.
+TEST(SafetensorsChecksum, EditedHeaderIsRefused) {
+  const cma::testing::TempDir dir("st");
+  const std::string path = dir / "edited.safetensors";
+  write_sample(path);
+  cma::testing::edit_header(path, R"("w":{"dtype":"F32")", R"("w":{"dtype":"I32")");
+  expect_checksum_mismatch(path);
+  write_sample(path);
+  cma::testing::edit_header(path, "cma-test", "cma-tesx");
+  expect_checksum_mismatch(path);
+  write_sample(path);
+  cma::testing::edit_header(path, R"("shape":[2,3])", R"("shape":[3,2])");
+  expect_checksum_mismatch(path);
+}
+
+TEST(SafetensorsChecksum, BytesAppendedAfterTheDataAreRefused) {
+  const cma::testing::TempDir dir("st");
+  const std::string path = dir / "appended.safetensors";
+  write_sample(path);
+  cma::testing::write_file_bytes(path, cma::testing::read_file_bytes(path) + std::string(8, '\0'));
+  expect_checksum_mismatch(path);
+}
+
+// Files written by other tools (OpenAI's, Hugging Face's, Python's safetensors) have no checksum.
+TEST(SafetensorsChecksum, FileWithoutAChecksumStillReads) {
+  const cma::testing::TempDir dir("st");
+  const std::string path = dir / "plain.safetensors";
+  write_sample(path, cma::st::Checksum::Omit);
+  cma::st::File f(path);
+  EXPECT_FALSE(f.checksum_verified());
+  EXPECT_EQ(f.meta(cma::st::kChecksumKey, "none"), "none");
+  EXPECT_EQ(f.get("w").nbytes, 24u);
+  const std::string python = cma::testing::fixture("parity/tinyA.safetensors");
+  ASSERT_FALSE(python.empty());
+  EXPECT_FALSE(cma::st::File(python).checksum_verified());
+}
+
+// Rewriting what was read (metadata included) must not carry the old checksum over.
+TEST(SafetensorsChecksum, CopiedChecksumEntryIsComputedAfresh) {
+  const cma::testing::TempDir dir("st");
+  const std::string path = dir / "a.safetensors", out = dir / "b.safetensors";
+  write_sample(path);
+  cma::st::File f(path);
+  std::vector<float> other = {9, 9, 9, 9, 9, 9};
+  cma::st::write(out, {{"w", cma::st::DType::F32, {2, 3}, other.data(), 24}}, f.metadata());
+  cma::st::File g(out);
+  EXPECT_TRUE(g.checksum_verified());
+  EXPECT_NE(g.meta(cma::st::kChecksumKey), f.meta(cma::st::kChecksumKey));
+}
+
+TEST(SafetensorsChecksum, UnreadableChecksumEntryIsRefusedNamingTheKey) {
+  const cma::testing::TempDir dir("st");
+  const std::string path = dir / "md5.safetensors";
+  const std::string header =
+      R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},"__metadata__":{"cma.checksum":"md5:0f"}})";
+  write_bytes(path, le64(header.size()) + header + std::string(8, '\0'));
+  expect_open_fails(path, "metadata 'cma.checksum' is 'md5:0f'; this build reads 'crc32:'");
 }
 
 }  // namespace

@@ -35,6 +35,8 @@ class FakeSource : public cma::data::FrameSource {
   static uint8_t byte(const std::string& id, int f, size_t j) {
     return static_cast<uint8_t>(std::stoi(id.substr(1)) * 37 + f * 11 + j * 3);
   }
+  // Failures here happen while loading, as if the video had passed the check before the run.
+  std::string problem(const std::string&, int, int) const override { return ""; }
   int load(const std::string& id, int max_frames, int slice, uint8_t* out) const override {
     if (fail_.count(id)) {
       if (fail_plain_) throw std::runtime_error("plain failure");

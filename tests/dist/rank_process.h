@@ -34,6 +34,7 @@ class RankProcess {
   RankProcess& operator=(const RankProcess&) = delete;
 
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   void signal(int sig) const { ::kill(pid_, sig); }
 
   // The exit code (128 + N when killed by signal N), or nullopt if it is still running after `limit`.

@@ -11,6 +11,7 @@
 #include "cma/model/weights.h"
 #include "cma/train/checkpoint.h"
 #include "run_fixture.h"
+#include "st_damage.h"
 
 #if CMA_WITH_OPENCV
 namespace cma::testing {
@@ -60,6 +61,38 @@ TEST(Resume, InterruptedRunIsBitwiseIdentical) {
       for (const auto& kv : a) EXPECT_TRUE(torch::equal(kv.second, b.at(kv.first))) << file << " " << kv.first << " stop at " << stop_at;
     }
   }
+}
+
+// A checkpoint damaged on disk (one flipped byte in a trainable tensor, which may still be a finite
+// number) is refused when the run resumes, naming the file and what to do, before any step; the
+// advice given (--no-resume) then starts the run over.
+TEST(Resume, DamagedCheckpointIsRefusedBeforeTraining) {
+  const auto tree = make_tiny_tree("damaged");
+  auto c = tiny_run(tree, "damaged");
+  train::clear_stop_request();
+  const int rc = run(c, [&](const train::TrainState& s) {
+    if (s.global_step == 2) train::request_stop(SIGTERM);
+  });
+  train::clear_stop_request();
+  ASSERT_EQ(rc, train::kExitSigterm);
+  const auto ckpt = c.train.output_dir + "/checkpoint.safetensors";
+  ASSERT_TRUE(std::filesystem::exists(ckpt));
+  flip_data_byte(ckpt, "param.visual_adapter_down_weight");
+  int steps = 0;
+  try {
+    run(c, [&](const train::TrainState&) { ++steps; });
+    ADD_FAILURE() << "expected the damaged checkpoint to be refused";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(ckpt + ": checksum mismatch: the file is damaged"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--no-resume"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(steps, 0) << "training ran from a damaged checkpoint";
+  c.train.resume = false;
+  std::vector<int64_t> fresh;
+  EXPECT_EQ(run(c, [&](const train::TrainState& s) { fresh.push_back(s.global_step); }), 0);
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_EQ(fresh.front(), 1) << "--no-resume starts over";
 }
 
 TEST(Resume, DifferentConfigIsRefused) {
@@ -153,6 +186,9 @@ TEST(NonFinite, RunStopsWithClearErrorAndNoBadCheckpoint) {
     FAIL() << "expected the run to stop";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("non-finite steps in a row"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("The last good checkpoint is " + c.train.output_dir + "/checkpoint.safetensors"),
+              std::string::npos)
+        << e.what();
   } catch (const std::exception& e) {
     FAIL() << "unexpected error type: " << e.what();
   }
@@ -171,6 +207,22 @@ TEST(NonFinite, RunStopsWithClearErrorAndNoBadCheckpoint) {
     ++checked;
   }
   EXPECT_GE(checked, static_cast<int>(saved.params.size())) << "every trainable tensor (and the moments) is checked";
+}
+
+TEST(NonFinite, StopWithoutACheckpointDoesNotPointAtOne) {
+  const auto tree = make_tiny_tree("nonfinite_nockpt");
+  auto c = tiny_run(tree, "nonfinite_nockpt");
+  c.train.optim.lr = 1e30;
+  c.train.optim.warmup = 0.0;
+  c.train.max_nonfinite_steps = 2;
+  c.train.checkpoint_every = 1000;  // none written before the run stops
+  try {
+    run(c);
+    FAIL() << "expected the run to stop";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("No checkpoint was written yet"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(c.train.output_dir + "/checkpoint.safetensors"));
 }
 
 }  // namespace

@@ -5,9 +5,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -32,11 +36,14 @@ class ConfigBinder {
 
   // Binds `field` to --kebab-name, --snake_name (plus `aliases`, full flag spellings) and the JSON
   // key `section`.`name`.
+  // Numbers are never coerced: a fraction for an integer, a negative number for an unsigned one,
+  // a value out of the type's range, or inf/nan is an error naming the flag or key.
   template <typename T>
   Handle bind(const std::string& section, const std::string& name, T* field, const std::string& help,
               const std::vector<std::string>& aliases = {}) {
     auto* opt = cmd_.add_option(flag_names(name, aliases), *field, help)->capture_default_str();
-    return add(section, name, opt, [field](const nlohmann::json& j) { *field = j.get<T>(); },
+    if constexpr (std::is_arithmetic_v<T>) opt->check(number_check<T>());
+    return add(section, name, opt, [field](const nlohmann::json& j) { *field = json_value<T>(j); },
                [field] { return nlohmann::json(*field); });
   }
   // An enum bound by the names in `choices`, on the command line and in JSON.
@@ -87,6 +94,55 @@ class ConfigBinder {
     std::function<nlohmann::json()> get;
     train::OnResume on_resume = train::OnResume::Fixed;
   };
+  // The flag's text must be a number of type T: checked before CLI11 converts, since its unsigned
+  // conversion wraps "-1" to 2^64-1.
+  template <typename T>
+  static CLI::Validator number_check() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+          try {
+            (void)json_value<T>(nlohmann::json::parse(text));
+            return {};
+          } catch (const std::exception&) {
+            return "'" + text + "' is not " + number_kind<T>();
+          }
+        },
+        "");
+  }
+  // The JSON value as T, or nlohmann's type_error (reported with the key by apply_config).
+  template <typename T>
+  static T json_value(const nlohmann::json& j) {
+    if constexpr (std::is_same_v<T, bool> || !std::is_arithmetic_v<T>) {
+      return j.get<T>();
+    } else {
+      const auto refuse = [&j] { throw nlohmann::json::type_error::create(302, "not " + number_kind<T>(), &j); };
+      if (!j.is_number()) refuse();
+      if constexpr (std::is_floating_point_v<T>) {
+        const double v = j.get<double>();  // a JSON number is finite; "inf" on a flag does not parse
+        if (!std::isfinite(v) || std::fabs(v) > std::numeric_limits<T>::max()) refuse();
+        return static_cast<T>(v);
+      } else {
+        if (j.is_number_float()) refuse();  // 8.7 or 1e10 for an integer
+        if (j.is_number_unsigned()) {
+          if (j.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<T>::max())) refuse();
+        } else {
+          const int64_t v = j.get<int64_t>();
+          if (v < 0 && std::is_unsigned_v<T>) refuse();
+          if (std::is_signed_v<T> && (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+                                      v > static_cast<int64_t>(std::numeric_limits<T>::max())))
+            refuse();
+        }
+        return j.get<T>();
+      }
+    }
+  }
+  template <typename T>
+  static std::string number_kind() {
+    if constexpr (std::is_floating_point_v<T>) return "a finite number";
+    if constexpr (std::is_unsigned_v<T>) return "a whole number from 0 to " + std::to_string(std::numeric_limits<T>::max());
+    return "a whole number from " + std::to_string(std::numeric_limits<T>::min()) + " to " +
+           std::to_string(std::numeric_limits<T>::max());
+  }
   static std::string flag_names(const std::string& name, const std::vector<std::string>& aliases);
   Handle add(const std::string& section, const std::string& name, CLI::Option* opt,
              std::function<void(const nlohmann::json&)> set, std::function<nlohmann::json()> get);

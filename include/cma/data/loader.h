@@ -45,6 +45,9 @@ class FrameSource {
   // into `out` (room for max_frames * S*S*3 bytes), frame after frame, and returns how many were
   // written; the caller zeroes the rest. Throws cma::Error naming the video on failure.
   virtual int load(const std::string& video_id, int max_frames, int slice_framepos, uint8_t* out) const = 0;
+  // What would keep load() from giving this video's frames, found without decoding a pixel: ""
+  // when the video looks usable, else why not (naming the folder, frame or cache).
+  virtual std::string problem(const std::string& video_id, int max_frames, int slice_framepos) const = 0;
 };
 
 // Decodes frames_folder(o, id)'s images on the fly (list_frame_files order) and applies

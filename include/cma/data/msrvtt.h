@@ -18,6 +18,7 @@ struct Pair {
 struct Splits {
   std::vector<Pair> train;  // every caption of every training video, in MSRVTT_data.json order
   std::vector<Pair> test;   // the JSFusion rows (video_id, sentence), in file order
+  std::string train_source, test_source;  // the files each split was read from, for messages
 };
 
 // Reads the three annotation files under o.anno_path (MSRVTT_train.7k.csv instead of the 9k file
@@ -58,11 +59,5 @@ std::string frame_folder(const DataOptions& o, const std::string& video_id);
 // reference) floor(np.linspace(0, n-1, max_frames)). Throws cma::Error when n < 0 or
 // max_frames < 1.
 std::vector<int> sample_frame_indices(int n, int max_frames, int slice_framepos);
-
-// Removes the pairs whose video has no frame folder or no image in it. Logs one warning per such
-// video (tagged "data", naming the split, the video, the folder and how many pairs go) and a
-// summary line; each video's folder is listed once. Returns the number of videos skipped. Keeps
-// the order of the remaining pairs. The reference has no such step: it would crash on them.
-int drop_videos_without_frames(std::vector<Pair>& pairs, const DataOptions& o, const std::string& split_name);
 
 }  // namespace cma::data

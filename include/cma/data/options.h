@@ -16,6 +16,14 @@ enum class ShuffleOrder {
 // The flag's spelling of each order ("reference", "portable").
 const std::vector<std::pair<std::string, ShuffleOrder>>& shuffle_order_names();
 
+// What the check before a run does with a video whose frames are missing or unreadable
+// (data/video_check.h).
+enum class BadVideos {
+  Skip,   // leave its pairs out, named in one summary warning with the count
+  Error,  // stop before any work, naming the video and what is wrong
+};
+const std::vector<std::pair<std::string, BadVideos>>& bad_videos_names();
+
 struct DataOptions {
   std::string anno_path;         // folder with MSRVTT_data.json, MSRVTT_train.9k.csv, MSRVTT_JSFUSION_test.csv
   std::string features_path;     // folder of <video_id>.mp4/ frame folders (1 fps JPEG/PNG)
@@ -26,6 +34,7 @@ struct DataOptions {
   int frame_size = 224;          // square frame side after resize and crop (the model's resolution)
   int slice_framepos = 2;        // more frames than max_frames: 0 head, 1 tail, 2 uniform (linspace)
   ShuffleOrder shuffle = ShuffleOrder::Reference;  // training order: reference | portable
+  BadVideos bad_videos = BadVideos::Skip;          // a video that fails the check before the run: skip | error
   int workers = 4;               // decoding threads of the loader
   int prefetch = 4;              // batches decoded ahead (bounded queue)
   std::string tokenizer = "clip";  // clip (BPE vocabulary) | bytes (no merges, no vocabulary needed)

@@ -50,6 +50,12 @@ LaunchInfo launch_info_from_env();
 // without MASTER_ADDR or a non-loopback --master_addr it is an error saying so.
 DistOptions resolve_rendezvous(const DistOptions& options, const LaunchInfo& launch);
 
+// True when every rank runs on this host, so that nothing needs to listen beyond loopback: the
+// launcher says so (one node, or as many ranks on this node as in the world), or the rendezvous
+// address is a loopback one, which no other host could reach. Every rank decides alike. Where the
+// launcher says nothing and the address is another, the ranks may be on several hosts: false.
+bool on_one_node(const DistOptions& resolved, const LaunchInfo& launch);
+
 class Communicator {
  public:
   virtual ~Communicator() = default;

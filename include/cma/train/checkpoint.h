@@ -10,7 +10,9 @@
 namespace cma::train {
 
 constexpr const char* kCheckpointFormat = "cma-checkpoint";
-constexpr int kCheckpointVersion = 1;
+// 1: the first layout. 2: the same, always with a checksum (st::kChecksumKey); a version-2 file
+// without one is refused as damaged, a version-1 file is still read.
+constexpr int kCheckpointVersion = 2;
 
 struct Checkpoint {
   TensorMap params;      // trainable tensors by name
@@ -21,6 +23,10 @@ struct Checkpoint {
 };
 
 void save_checkpoint(const std::string& path, const Checkpoint& c);
+// Reads a checkpoint, verifying before anything is used that it is intact (its checksum) and holds
+// what save_checkpoint writes: the format and a readable version, float tensors with finite values
+// under "param." and "optim.exp_avg*", an I64 "optim.step", a U8 "rng.cpu", and state JSON. Each
+// refusal is a cma::Error naming the file and the key and saying how to start over.
 Checkpoint load_checkpoint(const std::string& path);
 
 // The default CPU generator's state, and restoring it (dropout and any sampling use it).

@@ -4,7 +4,10 @@
 //   metrics.jsonl                  one JSON record per logged step or evaluation, appended
 //   eval.json                      the latest evaluation's metrics
 //   adapters_epoch<N>.safetensors  adapters after epoch N; adapters_best.safetensors, best R@1
+//   adapters_last.safetensors      adapters where the run ended (its last epoch, or --max-steps)
 //   checkpoint.safetensors         everything an exact resume needs (train/checkpoint.h)
+//   eval_<label>.json              an evaluation-only run (cma eval) into a folder holding a
+//                                  training run: the training's own files stay as they were
 // Only rank 0 writes (`writer`); other ranks may ask for names.
 #pragma once
 #include <nlohmann/json.hpp>
@@ -30,11 +33,19 @@ class RunFolder {
   std::string checkpoint_path() const;
   std::string epoch_adapters_path(int64_t epoch) const;
   std::string best_adapters_path() const;
+  std::string last_adapters_path() const;
   bool has_checkpoint() const;
 
+  // Creates `dir` (and its parents), or throws naming --output_dir and why it cannot be a
+  // writable folder (a regular file in its path, no permission).
+  static void create(const std::string& dir);
   // Creates the folder and removes temporary files a killed run left behind ("*.tmp.<pid>" of
   // atomic writes whose process is gone).
   void open();
+  // open() for a run that only evaluates. When the folder holds a training run (its config.json
+  // or checkpoint), the evaluation is written to eval_<label>.json and appends no record to the
+  // run's metrics.jsonl; otherwise it is written as a training run's would be.
+  void open_for_eval(const std::string& label);
   // A new run: removes an earlier run's results (metrics, evaluation, adapters, checkpoint) so
   // none of them can pass for this run's, then writes config.json.
   void start_new(const nlohmann::json& resolved_config);
@@ -43,7 +54,7 @@ class RunFolder {
   void resume_at(int64_t global_step, int64_t epoch);
   // Appends one record to metrics.jsonl and flushes it to the kernel.
   void append_record(const nlohmann::json& record);
-  // Replaces eval.json atomically.
+  // Replaces eval.json (or eval_<label>.json, see open_for_eval) atomically.
   void write_eval(const nlohmann::json& result);
 
  private:
@@ -51,6 +62,7 @@ class RunFolder {
 
   std::string dir_;
   bool writer_;
+  std::string eval_label_;  // set by open_for_eval on a training run's folder
   std::FILE* metrics_ = nullptr;
 };
 

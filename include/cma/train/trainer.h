@@ -43,6 +43,9 @@ class Trainer {
   model::ClipModelImpl& model() { return *model_; }
 
  private:
+  // Whether this run trains (else it only evaluates: cma eval, --do_eval, --tune none).
+  bool trains() const;
+  bool max_steps_reached() const;
   void build();
   void build_model(const std::string& weights);
   void build_schedule();
