@@ -28,6 +28,11 @@ FrameCacheReader::FrameCacheReader(const std::string& path) : path_(path) {
     ::close(fd);
     throw Error("cannot stat " + path + ": " + std::strerror(err));
   }
+  if (!S_ISREG(sb.st_mode)) {  // mmap of a folder fails with "No such device"
+    ::close(fd);
+    throw Error("--frames_cache " + path + " is " + (S_ISDIR(sb.st_mode) ? "a folder" : "not a regular file") +
+                "; give the cache file cma prepare wrote (its --out)");
+  }
   map_size_ = static_cast<size_t>(sb.st_size);
   if (map_size_ < fc::kHeaderBytes) {
     ::close(fd);

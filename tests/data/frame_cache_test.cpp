@@ -264,6 +264,12 @@ TEST(FrameCache, RejectsFilesThatAreNotCaches) {
   EXPECT_THROW(prepare(path, ids(0, 1)), cma::Error);  // never overwrites a foreign file
   EXPECT_EQ(fs::file_size(path), 5000u);
   EXPECT_THROW(FrameCacheReader r(dir / "missing.cache"), cma::Error);
+  try {  // a folder given as the cache: named as a folder, not the kernel's "No such device"
+    FrameCacheReader r(dir.path());
+    FAIL() << "a folder was accepted as a frame cache";
+  } catch (const cma::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is a folder"), std::string::npos) << e.what();
+  }
   // A damaged header (here: the format version) is refused, naming the file.
   const std::string cache = dir / "frames.cache";
   prepare(cache, ids(0, 1));
