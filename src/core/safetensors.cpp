@@ -326,4 +326,28 @@ void write(const std::string& path, const std::vector<TensorBytes>& tensors,
   });
 }
 
+std::unique_ptr<File> open_own(const std::string& path, const std::string& advice) {
+  try {
+    return std::make_unique<File>(path);
+  } catch (const ChecksumError& e) {
+    throw Error(e.damage() + "; " + advice);
+  }
+}
+
+int format_version(const File& f, int newest, int absent, const std::string& advice) {
+  const std::string text = f.meta("format_version", std::to_string(absent));
+  int version = 0;
+  try {
+    size_t used = 0;
+    version = std::stoi(text, &used);
+    if (used != text.size()) version = 0;
+  } catch (const std::exception&) {
+    version = 0;
+  }
+  require(version >= 1, f.path() + ": metadata 'format_version' is '" + text + "', not a version number; " + advice);
+  require(version <= newest, f.path() + ": format_version " + text + " is newer than this build reads (1.." +
+                                 std::to_string(newest) + "); upgrade cma");
+  return version;
+}
+
 }  // namespace cma::st

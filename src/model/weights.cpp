@@ -255,34 +255,6 @@ const std::string kAdapterAdvice =
     "pass an intact adapters file to --adapters (a training run writes adapters_epoch<N>.safetensors and "
     "adapters_best.safetensors)";
 
-// Opens an adapters file; a damaged one (checksum mismatch) is refused with the advice above.
-std::unique_ptr<st::File> open_adapters(const std::string& path) {
-  try {
-    return std::make_unique<st::File>(path);
-  } catch (const st::ChecksumError& e) {
-    throw Error(e.damage() + "; " + kAdapterAdvice);
-  }
-}
-
-// The header's format_version: 1 when absent (files of other tools, and ours before versions).
-int adapter_version(const st::File& f) {
-  const std::string text = f.meta("format_version", "1");
-  int version = 0;
-  try {
-    size_t used = 0;
-    version = std::stoi(text, &used);
-    if (used != text.size()) version = 0;
-  } catch (const std::exception&) {
-    version = 0;
-  }
-  require(version >= 1, f.path() + ": metadata 'format_version' is '" + text + "', not a version number; " +
-                            kAdapterAdvice);
-  require(version <= kAdapterFormatVersion,
-          f.path() + ": adapter format version " + text + " is newer than this build reads (" +
-              std::to_string(kAdapterFormatVersion) + "); upgrade cma");
-  return version;
-}
-
 // The file's record of how its adapters were made must match this run: the same shape options and
 // activation (the flag to change is named), and the same backbone dimensions (adapters are trained
 // for one backbone). Keys a file lacks (written by another tool) are not checked.
@@ -319,13 +291,13 @@ void check_adapter_metadata(const st::File& f, const ClipModelImpl& model) {
 }  // namespace
 
 void load_adapters(ClipModelImpl& model, const std::string& path) {
-  const auto file = open_adapters(path);
+  const auto file = st::open_own(path, kAdapterAdvice);
   const st::File& f = *file;
   const auto format = f.meta("format");
   require(format.empty() || format == kAdapterFormat,
           path + ": format '" + format + "' is not an adapter file (" + kAdapterFormat + ")");
   // A flipped byte in the checksum's own key would otherwise make a damaged file look unchecked.
-  require(adapter_version(f) < 2 || f.checksum_verified(),
+  require(st::format_version(f, kAdapterFormatVersion, 1, kAdapterAdvice) < 2 || f.checksum_verified(),
           path + ": no '" + st::kChecksumKey + "' entry, which every adapter file of format version 2 carries: " +
               "the header is damaged; " + kAdapterAdvice);
   check_adapter_metadata(f, model);

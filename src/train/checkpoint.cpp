@@ -13,32 +13,6 @@ namespace {
 const std::string kAdvice =
     "delete it, or pass --no-resume to start the run over (or restore an intact copy of the file)";
 
-// Opens the checkpoint; a damaged one (checksum mismatch) is refused with the advice above.
-std::unique_ptr<st::File> open_checkpoint(const std::string& path) {
-  try {
-    return std::make_unique<st::File>(path);
-  } catch (const st::ChecksumError& e) {
-    throw Error(e.damage() + "; " + kAdvice);
-  }
-}
-
-// The header's format_version, which must be a number this build reads.
-int read_version(const st::File& f) {
-  const std::string text = f.meta("format_version", "0");
-  int version = 0;
-  try {
-    size_t used = 0;
-    version = std::stoi(text, &used);
-    if (used != text.size()) version = 0;
-  } catch (const std::exception&) {
-    version = 0;
-  }
-  require(version >= 1 && version <= kCheckpointVersion,
-          f.path() + ": checkpoint metadata 'format_version' is '" + text + "'; this build reads 1.." +
-              std::to_string(kCheckpointVersion) + "; " + kAdvice);
-  return version;
-}
-
 // The dtypes save_checkpoint writes for each tensor name; empty for a name it never writes.
 std::vector<st::DType> expected_dtypes(const std::string& name) {
   const std::vector<st::DType> floats = {st::DType::F32, st::DType::F16, st::DType::BF16};  // half with --tune full
@@ -90,10 +64,10 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  const auto file = open_checkpoint(path);
+  const auto file = st::open_own(path, kAdvice);
   const st::File& f = *file;
   require(f.meta("format") == kCheckpointFormat, path + ": not a cma checkpoint (format '" + f.meta("format") + "')");
-  const int version = read_version(f);
+  const int version = st::format_version(f, kCheckpointVersion, 0, kAdvice);
   // A flipped byte in the checksum's own key would otherwise make a damaged file look unchecked.
   require(version < 2 || f.checksum_verified(),
           path + ": no '" + st::kChecksumKey + "' entry, which every version-" + std::to_string(version) +

@@ -109,4 +109,13 @@ enum class Checksum { Add, Omit };
 void write(const std::string& path, const std::vector<TensorBytes>& tensors,
            const std::map<std::string, std::string>& metadata = {}, Checksum checksum = Checksum::Add);
 
+// Opens one of our own files (a checkpoint, an adapters file): a damaged one (ChecksumError)
+// becomes a cma::Error ending with `advice`, what to do for that kind of file.
+std::unique_ptr<File> open_own(const std::string& path, const std::string& advice);
+
+// The metadata's format_version, a whole number from 1 to `newest` (`absent` when the key is
+// missing). Throws cma::Error naming the file, the key and the versions this build reads; an
+// unreadable value ends with `advice`, one newer than `newest` asks to upgrade cma.
+int format_version(const File& f, int newest, int absent, const std::string& advice);
+
 }  // namespace cma::st
