@@ -141,9 +141,10 @@ for t in "${TARGETS[@]}"; do
   echo "fuzz: $t: ${SECONDS_PER_TARGET} s from $seeds seeds (log: $work/log.txt)"
   rc=0
   (cd "$work" && nice -n "${FUZZ_NICE:-0}" "$BUILD/fuzz_$t" "${args[@]}" "$work/corpus") >"$work/log.txt" 2>&1 || rc=$?
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log.txt" | tail -1)
-  [ -n "$runs" ] || runs=$(grep -o '^#[0-9]*' "$work/log.txt" | tail -1 | tr -d '#')
-  found=$(find "$work/artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log.txt" 2>/dev/null | tail -1)
+  [ -n "$runs" ] || runs=$(grep -o '^#[0-9]*' "$work/log.txt" 2>/dev/null | tail -1 | tr -d '#')
+  [ -f "$work/log.txt" ] || { echo "fuzz: $work was removed while $t ran (another fuzz.sh on $BUILD?)" >&2; [ "$rc" -ne 0 ] || rc=1; }
+  found=$(find "$work/artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) 2>/dev/null | sort)
   if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
     failed=1
     summary+=("$(printf '%-13s %12s runs  FOUND A PROBLEM (exit %s)' "$t" "${runs:-?}" "$rc")")
