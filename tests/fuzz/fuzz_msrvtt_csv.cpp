@@ -36,7 +36,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     const cma::data::Splits s = cma::data::read_msrvtt(cma::fuzz::anno_options());
-    CMA_FUZZ_CHECK(s.train.size() <= 2);  // the fixed JSON has two captions of video0..video2
+    // The fixed JSON has one caption each of video0, video1 and video9, in that order.
+    CMA_FUZZ_CHECK(s.train.size() <= 3);
+    for (const auto& p : s.train) {
+      CMA_FUZZ_CHECK((p.video_id == "video0" && p.caption == "a man is singing") ||
+                     (p.video_id == "video1" && p.caption == "a cat plays") ||
+                     (p.video_id == "video9" && p.caption == "not in the split"));
+    }
   } catch (const cma::Error&) {
   }
   return 0;
