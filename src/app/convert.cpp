@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "cma/app/commands.h"
+#include "cma/app/progress.h"
 #include "cma/core/error.h"
 #include "cma/core/tensor_io.h"
 #include "cma/model/weights.h"
@@ -24,15 +25,6 @@ struct ConvertArgs {
   std::string input, output;
   bool force = false;
 };
-
-std::string grouped(int64_t n) {  // 151277313 -> "151,277,313"
-  std::string s = std::to_string(n), out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i && (s.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

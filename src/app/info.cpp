@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cma/app/commands.h"
+#include "cma/app/progress.h"
 #include "cma/app/config.h"
 #include "cma/model/weights.h"
 
@@ -16,15 +17,6 @@ struct InfoArgs {
   model::ModelOptions model;
   std::unique_ptr<ConfigBinder> binder;
 };
-
-std::string grouped(int64_t n) {  // 151277313 -> "151,277,313"
-  std::string s = std::to_string(n), out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i && (s.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 void run_info(InfoArgs& a) {
   a.binder->apply_config();

@@ -35,4 +35,13 @@ void Progress::finish() {
   if (tty_ && last_done_ >= 0) std::fprintf(stderr, "\n");
 }
 
+std::string grouped(int64_t n) {  // 151277313 -> "151,277,313"
+  std::string s = std::to_string(n), out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i && (s.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
 }  // namespace cma::app

@@ -7,7 +7,20 @@
 #include <utility>
 #include <vector>
 
+#include "cma/core/error.h"
+
 namespace cma::testing {
+
+// The message of the cma::Error that `f` throws ("" when it throws none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const cma::Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 class EnvGuard {
  public:

@@ -10,17 +10,6 @@
 namespace cma::testing {
 namespace {
 
-// The message of the cma::Error that `f` throws ("" when it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 void expect_info(const dist::LaunchInfo& info, int rank, int world, int local_rank, const std::string& launcher) {
   EXPECT_EQ(info.rank, rank);
   EXPECT_EQ(info.world_size, world);

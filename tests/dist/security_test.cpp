@@ -315,17 +315,6 @@ dist::LaunchInfo one_node(int rank, int world) {
   return l;
 }
 
-// The message of the cma::Error that `f` throws ("" when it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // `world` Gloo ranks on `port` as threads; rank 0 starts `rank0_delay` after the others.
 std::vector<std::unique_ptr<dist::Communicator>> one_node_ranks(int world, int port,
                                                                 std::chrono::milliseconds rank0_delay = 0ms) {

@@ -20,4 +20,8 @@ class Progress {
   int64_t last_done_ = -1;
 };
 
+// A count with thousands separators, as the commands print parameter and byte counts:
+// 151277313 -> "151,277,313".
+std::string grouped(int64_t n);
+
 }  // namespace cma::app
