@@ -29,21 +29,22 @@ case "$ROOT$BUILD" in *[[:space:]\$:]*) echo "fuzz: paths with spaces, '\$' or '
 
 # target name -> -max_len: captions and annotation files are small; the frame cache's header alone
 # is 4096 bytes (plus the target's mode byte).
-ALL_TARGETS=(tokenizer msrvtt_json msrvtt_csv safetensors frame_cache image_header)
+ALL_TARGETS=(tokenizer msrvtt_json msrvtt_csv safetensors frame_cache image_header pickle)
 declare -A MAX_LEN=([tokenizer]=4096 [msrvtt_json]=8192 [msrvtt_csv]=8192 [safetensors]=8192
-  [frame_cache]=8192 [image_header]=4096)
+  [frame_cache]=8192 [image_header]=4096 [pickle]=4096)
 declare -A DICT=([tokenizer]=tokenizer.dict [msrvtt_json]=json.dict [msrvtt_csv]=msrvtt_csv.dict
   [safetensors]=json.dict)
 # Project sources each target compiles (torch-free; no OpenCV).
 declare -A SOURCES=(
   [tokenizer]="src/data/tokenizer.cpp src/data/text_clean.cpp src/data/html_entities.cpp src/core/log.cpp"
-  [msrvtt_json]="src/data/msrvtt.cpp src/core/log.cpp"
-  [msrvtt_csv]="src/data/msrvtt.cpp src/core/log.cpp"
+  [msrvtt_json]="src/data/msrvtt.cpp src/data/annotation_files.cpp src/core/log.cpp"
+  [msrvtt_csv]="src/data/msrvtt.cpp src/data/annotation_files.cpp src/core/log.cpp"
   [safetensors]="src/core/safetensors.cpp src/core/atomic_file.cpp src/core/log.cpp"
   [frame_cache]="src/data/frame_cache.cpp src/data/frame_cache_format.cpp src/core/log.cpp"
   [image_header]="src/data/image_header.cpp"
+  [pickle]="src/data/pickle.cpp src/data/annotation_files.cpp src/core/log.cpp"
   [make_corpus]="src/core/safetensors.cpp src/core/atomic_file.cpp src/core/log.cpp src/data/frame_cache.cpp
-    src/data/frame_cache_format.cpp src/data/frame_cache_writer.cpp src/data/msrvtt.cpp")
+    src/data/frame_cache_format.cpp src/data/frame_cache_writer.cpp src/data/msrvtt.cpp src/data/annotation_files.cpp")
 TARGETS=(${FUZZ_TARGETS:-${ALL_TARGETS[@]}})
 for t in "${TARGETS[@]}"; do
   [ -n "${MAX_LEN[$t]:-}" ] || { echo "fuzz: unknown target '$t' (have: ${ALL_TARGETS[*]})" >&2; exit 2; }

@@ -13,7 +13,7 @@
 #include "cma/core/error.h"
 #include "cma/core/log.h"
 #include "cma/data/frame_cache.h"
-#include "cma/data/msrvtt.h"
+#include "cma/data/caption_sets.h"
 
 namespace cma::app {
 namespace {
@@ -29,7 +29,7 @@ struct PrepareArgs {
 std::vector<std::string> video_ids(const PrepareArgs& a) {
   std::set<std::string> ids;
   if (!a.data.anno_path.empty()) {
-    const auto splits = data::read_msrvtt(a.data);
+    const auto splits = data::read_splits(a.data);
     for (const auto& p : splits.train) ids.insert(p.video_id);
     for (const auto& p : splits.test) ids.insert(p.video_id);
     return {ids.begin(), ids.end()};

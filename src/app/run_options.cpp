@@ -24,8 +24,12 @@ void bind_model_options(ConfigBinder& b, model::ModelOptions& m) {
 }
 
 void bind_frame_options(ConfigBinder& b, data::DataOptions& d) {
-  b.bind("data", "anno_path", &d.anno_path, "folder with MSRVTT_data.json and the split csv files");
-  b.bind("data", "features_path", &d.features_path, "folder of <video_id>.mp4/ frame folders");
+  b.bind_choice("data", "datatype", &d.datatype, data::datatype_names(),
+                "annotation layout in --anno_path: msrvtt | msvd | vatex | didemo | activitynet | lsmdc | flickr30k "
+                "| coco | caption_set (README: Data sets)");
+  b.bind("data", "anno_path", &d.anno_path, "folder of the annotation files (MSR-VTT: MSRVTT_data.json and the csv files)");
+  b.bind("data", "features_path", &d.features_path,
+         "frames: <video_id>.mp4/ or <video_id>/ folders, or image files for flickr30k and coco");
   b.bind("data", "frames_cache", &d.frames_cache, "frame cache from `cma prepare` (instead of frame folders)")
       .on_resume(OnResume::Free);
   b.bind_switch("data", "train7k", &d.train7k, "train on MSRVTT_train.7k.csv");
@@ -109,7 +113,6 @@ void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
       .on_resume(OnResume::Free);
 
   // The reference's flags that have one possible value here, or none at all.
-  b.bind_fixed("datatype", "msrvtt", "dataset");
   b.bind_fixed("dataset_type", "img", "frames as image folders");
   b.bind_fixed("task_type", "retrieval", "task");
   b.bind_fixed("linear_patch", "2d", "patch embedding");

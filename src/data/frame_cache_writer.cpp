@@ -300,23 +300,23 @@ PrepareStats prepare_from_folders(const std::string& cache_path, const std::vect
   const size_t frame_bytes = static_cast<size_t>(size) * size * 3;
   auto decode = [&o, size, frame_bytes](const std::string& id) {
     DecodedVideo v;
-    const std::string folder = frame_folder(o, id);
-    const std::vector<std::string> files = list_frame_files(folder);
-    if (files.empty()) {
-      log::warn("data", "video {}: no frame images in {}; skipped", id, folder);
+    const FrameFiles f = find_frame_files(o, id);
+    if (f.paths.empty()) {
+      log::warn("data", "video {}: no frame images at {}; skipped", id,
+                f.where.empty() ? frame_locations(o, id) : f.where);
       return v;
     }
-    v.bytes.reserve(files.size() * frame_bytes);
-    for (const auto& name : files) {
+    v.bytes.reserve(f.paths.size() * frame_bytes);
+    for (const auto& path : f.paths) {
       try {
-        const std::vector<uint8_t> px = clip_resize_crop(decode_image(folder + "/" + name), size);
+        const std::vector<uint8_t> px = clip_resize_crop(decode_image(path), size);
         v.bytes.insert(v.bytes.end(), px.begin(), px.end());
         v.frames += 1;
       } catch (const std::exception& e) {
         log::warn("data", "video {}: skipping unreadable frame: {}", id, e.what());
       }
     }
-    if (v.frames == 0) log::warn("data", "video {}: no readable frame in {}; skipped", id, folder);
+    if (v.frames == 0) log::warn("data", "video {}: no readable frame in {}; skipped", id, f.where);
     return v;
   };
   return prepare_cache(cache_path, video_ids, size, threads, decode, progress);

@@ -33,19 +33,18 @@ class FolderSource : public FrameSource {
   explicit FolderSource(const DataOptions& o) : o_(o) {}
 
   std::string problem(const std::string& video_id, int max_frames, int slice_framepos) const override {
-    const std::string folder = frame_folder(o_, video_id);
+    const FrameFiles f = find_frame_files(o_, video_id);
     std::error_code ec;
-    if (!fs::exists(folder, ec)) return "no folder " + folder;
-    if (!fs::is_directory(folder, ec)) {
-      return folder + " is not a folder (frames must be extracted into <video_id>.mp4/ folders first)";
+    if (f.where.empty() && fs::is_regular_file(frame_folder(o_, video_id), ec)) {
+      return frame_folder(o_, video_id) + " is a file, not a folder (extract frames into <video_id>.mp4/ folders "
+             "first, or cache them from the videos with cma prepare --videos)";
     }
-    const std::vector<std::string> files = list_frame_files(folder);
-    if (files.empty()) return "no image files in " + folder;
-    for (int i : sample_frame_indices(static_cast<int>(files.size()), max_frames, slice_framepos)) {
-      const std::string path = folder + "/" + files[i];
+    if (f.where.empty()) return "no frames at " + frame_locations(o_, video_id);
+    if (f.paths.empty()) return "no image files in " + f.where;
+    for (int i : sample_frame_indices(static_cast<int>(f.paths.size()), max_frames, slice_framepos)) {
       try {
-        const std::vector<uint8_t> bytes = read_file(path);
-        check_image_header(bytes.data(), bytes.size(), path);
+        const std::vector<uint8_t> bytes = read_file(f.paths[i]);
+        check_image_header(bytes.data(), bytes.size(), f.paths[i]);
       } catch (const Error& e) {
         return e.what();
       }
@@ -55,21 +54,20 @@ class FolderSource : public FrameSource {
 
   int load(const std::string& video_id, int max_frames, int slice_framepos, uint8_t* out) const override {
 #if CMA_WITH_OPENCV
-    const std::string folder = frame_folder(o_, video_id);
-    const std::vector<std::string> files = list_frame_files(folder);
-    require(!files.empty(), "video " + video_id + " has no frame images in " + folder +
-                                " (check_videos leaves such videos out before a run)");
+    const FrameFiles f = find_frame_files(o_, video_id);
+    require(!f.paths.empty(), "video " + video_id + " has no frame images at " + frame_locations(o_, video_id) +
+                                  " (check_videos leaves such videos out before a run)");
     int n = 0;
-    for (int i : sample_frame_indices(static_cast<int>(files.size()), max_frames, slice_framepos)) {
+    for (int i : sample_frame_indices(static_cast<int>(f.paths.size()), max_frames, slice_framepos)) {
       try {
-        const std::vector<uint8_t> px = clip_resize_crop(decode_image(folder + "/" + files[i]), o_.frame_size);
+        const std::vector<uint8_t> px = clip_resize_crop(decode_image(f.paths[i]), o_.frame_size);
         std::memcpy(out + n * frame_bytes(o_.frame_size), px.data(), px.size());
         n += 1;
       } catch (const Error& e) {
         log::warn("data", "video {}: skipping unreadable frame: {}", video_id, e.what());
       }
     }
-    require(n > 0, "video " + video_id + ": none of the sampled frames in " + folder + " could be decoded");
+    require(n > 0, "video " + video_id + ": none of the sampled frames in " + f.where + " could be decoded");
     return n;
 #else
     (void)video_id, (void)max_frames, (void)slice_framepos, (void)out;

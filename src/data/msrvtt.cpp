@@ -12,6 +12,7 @@
 
 #include "cma/core/error.h"
 #include "cma/core/log.h"
+#include "cma/data/annotation_files.h"
 
 namespace cma::data {
 namespace {
@@ -23,11 +24,7 @@ const char* kAnnoHint =
     "MSRVTT_JSFUSION_test.csv)";
 
 std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  require(static_cast<bool>(in), "cannot open MSR-VTT annotation file " + path + kAnnoHint);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_text_file(path, "MSR-VTT annotation file", kAnnoHint);
 }
 
 // Splits CSV text into records. Tracks physical lines so that errors and rows can name them.
@@ -108,24 +105,6 @@ class CsvReader {
   int line_ = 1;
 };
 
-// 1-based line of byte offset `byte` (nlohmann counts bytes read, so the offending byte is
-// byte - 1; clamp for errors reported past the end).
-int line_of_byte(const std::string& text, size_t byte) {
-  const size_t end = std::min(text.size(), byte > 0 ? byte - 1 : 0);
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
-}
-
-nlohmann::json parse_json_file(const std::string& path) {
-  const std::string text = read_whole_file(path);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path + ":" + std::to_string(line_of_byte(text, e.byte)) + ": malformed JSON: " + e.what());
-  } catch (const nlohmann::json::out_of_range& e) {  // a number beyond a double ("1e400") is not a parse_error
-    throw Error(path + ": malformed JSON: " + e.what());
-  }
-}
-
 std::string json_string(const nlohmann::json& item, const char* key, const std::string& path, size_t index) {
   const auto it = item.find(key);
   require(it != item.end() && it->is_string(), path + ": sentences[" + std::to_string(index) +
@@ -136,7 +115,7 @@ std::string json_string(const nlohmann::json& item, const char* key, const std::
 
 // The reference keeps MSRVTT_data.json's sentences whose video is in the training csv, in JSON order.
 std::vector<Pair> training_pairs(const std::string& json_path, const std::unordered_set<std::string>& train_videos) {
-  const nlohmann::json data = parse_json_file(json_path);
+  const nlohmann::json data = parse_json_file(json_path, "MSR-VTT annotation file", kAnnoHint);
   require(data.is_object() && data.contains("sentences") && data["sentences"].is_array(),
           json_path + ": expected an object with a \"sentences\" array (MSR-VTT's MSRVTT_data.json)");
   const nlohmann::json& sentences = data["sentences"];
@@ -233,6 +212,28 @@ std::vector<std::string> list_frame_files(const std::string& folder) {
 
 std::string frame_folder(const DataOptions& o, const std::string& video_id) {
   return (fs::path(o.features_path) / (video_id + ".mp4")).string();
+}
+
+FrameFiles find_frame_files(const DataOptions& o, const std::string& video_id) {
+  FrameFiles f;
+  std::error_code ec;
+  for (const std::string& folder : {frame_folder(o, video_id), (fs::path(o.features_path) / video_id).string()}) {
+    if (!fs::is_directory(folder, ec)) continue;
+    f.where = folder;
+    for (const auto& name : list_frame_files(folder)) f.paths.push_back(folder + "/" + name);
+    return f;
+  }
+  const fs::path image = fs::path(o.features_path) / video_id;
+  if (fs::is_regular_file(image, ec) && is_image_name(image.filename().string())) {
+    f.where = image.string();
+    f.paths.push_back(f.where);
+  }
+  return f;
+}
+
+std::string frame_locations(const DataOptions& o, const std::string& video_id) {
+  return frame_folder(o, video_id) + "/, " + (fs::path(o.features_path) / video_id).string() + "/ or the image " +
+         (fs::path(o.features_path) / video_id).string();
 }
 
 std::vector<int> sample_frame_indices(int n, int max_frames, int slice_framepos) {

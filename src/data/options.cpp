@@ -16,6 +16,14 @@ const std::vector<std::pair<std::string, BadVideos>>& bad_videos_names() {
   return names;
 }
 
+const std::vector<std::pair<std::string, Datatype>>& datatype_names() {
+  static const std::vector<std::pair<std::string, Datatype>> names = {
+      {"msrvtt", Datatype::Msrvtt}, {"msvd", Datatype::Msvd},           {"vatex", Datatype::Vatex},
+      {"didemo", Datatype::Didemo}, {"activitynet", Datatype::ActivityNet}, {"lsmdc", Datatype::Lsmdc},
+      {"flickr30k", Datatype::Flickr30k}, {"coco", Datatype::Coco},     {"caption_set", Datatype::CaptionSet}};
+  return names;
+}
+
 void DataOptions::validate() const {
   require(max_words >= 3, "--max_words " + std::to_string(max_words) + " must be at least 3 (start, one token, end)");
   require(max_frames >= 1, "--max_frames " + std::to_string(max_frames) + " must be at least 1");

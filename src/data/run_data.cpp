@@ -32,7 +32,7 @@ RunData open_run_data(const DataOptions& o, const std::string& weights_path, int
   require(r.tokenizer->vocab_size() <= vocab_limit,
           "the tokenizer's " + std::to_string(r.tokenizer->vocab_size()) + " ids exceed the model's vocabulary of " +
               std::to_string(vocab_limit) + " (--tokenizer " + o.tokenizer + ")");
-  r.splits = read_msrvtt(o);
+  r.splits = read_splits(o);
   r.frames = make_frame_source(r.options);
   prepare_split(r.splits.train, needed.train, "train", r.splits.train_source, *r.frames, o);
   prepare_split(r.splits.test, needed.test, "test", r.splits.test_source, *r.frames, o);

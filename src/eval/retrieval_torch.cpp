@@ -59,6 +59,23 @@ Embeddings embed_all(model::ClipModelImpl& m, const std::function<std::optional<
   return {torch::cat(text, 0), torch::cat(frames, 0), torch::cat(masks, 0)};
 }
 
+torch::Tensor embed_captions(model::ClipModelImpl& m, const torch::Tensor& ids, const EvalOptions& o,
+                             const torch::Device& device, dist::Communicator& comm) {
+  torch::NoGradGuard no_grad;
+  const model::ItemGemmScope per_item;
+  const bool was_training = m.is_training();
+  m.eval();
+  const int64_t N = ids.size(0), W = comm.size(), per = (N + W - 1) / W;
+  const int64_t begin = std::min(N, comm.rank() * per), end = std::min(N, begin + per);
+  auto mine = ids.slice(0, begin, end).to(device);
+  // Every rank gathers `per` rows; a short or empty last block is padded with zero captions.
+  if (mine.size(0) < per) mine = torch::cat({mine, torch::zeros({per - mine.size(0), ids.size(1)}, mine.options())});
+  const auto text = padded_map(mine, o.embed_micro_batch, [&](const torch::Tensor& x) { return m.encode_text(x); });
+  m.train(was_training);
+  if (W == 1) return text.slice(0, 0, N);
+  return comm.all_gather(text.contiguous()).slice(0, 0, N);
+}
+
 Embeddings gather_shards(dist::Communicator& comm, const Embeddings& local, int64_t n) {
   const int64_t W = comm.size(), k = local.text.size(0);
   require(k * W >= n, "evaluation shards of " + std::to_string(k) + " rows cannot hold " + std::to_string(n) + " pairs");
@@ -98,16 +115,21 @@ torch::Tensor similarity_matrix(model::ClipModelImpl& m, const Embeddings& e, co
   return comm.all_gather(block.contiguous()).slice(0, 0, N).cpu().contiguous();               // [N, M]
 }
 
-EvalResult retrieval_metrics(const torch::Tensor& sim, const EvalOptions& o) {
-  require(sim.dim() == 2 && sim.size(0) == sim.size(1),
-          "similarity matrix must be square (one caption per video), got " + c10::str(sim.sizes()));
+EvalResult retrieval_metrics(const torch::Tensor& sim, const EvalOptions& o,
+                             const std::vector<int64_t>& captions_per_video) {
+  const bool multi = !captions_per_video.empty();
+  require(sim.dim() == 2 && (multi ? sim.size(1) == static_cast<int64_t>(captions_per_video.size())
+                                   : sim.size(0) == sim.size(1)),
+          "similarity matrix " + c10::str(sim.sizes()) + " does not match the test set (" +
+              (multi ? std::to_string(captions_per_video.size()) + " videos" : std::string("one caption per video")) +
+              ")");
   const auto s = sim.to(torch::kFloat).contiguous().cpu();
+  const auto two_way = [&](const float* x) {
+    return multi ? multi_caption_two_way(x, s.size(0), captions_per_video) : square_two_way(x, s.size(0));
+  };
   EvalResult r;
-  r.plain = square_two_way(s.data_ptr<float>(), s.size(0));
-  if (o.dsl) {
-    const auto d = dual_softmax(s.data_ptr<float>(), s.size(0), s.size(1), o.dsl_temperature);
-    r.dsl = square_two_way(d.data(), s.size(0));
-  }
+  r.plain = two_way(s.data_ptr<float>());
+  if (o.dsl) r.dsl = two_way(dual_softmax(s.data_ptr<float>(), s.size(0), s.size(1), o.dsl_temperature).data());
   return r;
 }
 

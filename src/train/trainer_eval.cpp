@@ -14,21 +14,30 @@ void log_metrics(const char* label, const eval::TwoWay& m) {
             m.v2t.r5, m.v2t.r10, m.v2t.median_rank, m.v2t.mean_rank);
 }
 
+// Token ids [N, max_words] of every caption, in order.
+torch::Tensor caption_ids(const std::vector<data::Pair>& pairs, const data::Tokenizer& tok, int max_words) {
+  std::vector<int64_t> ids;
+  ids.reserve(pairs.size() * static_cast<size_t>(max_words));
+  for (const auto& p : pairs) {
+    const auto cap = tok.encode_caption(p.caption, max_words);
+    ids.insert(ids.end(), cap.ids.begin(), cap.ids.end());
+  }
+  return torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(pairs.size()), max_words});
+}
+
 }  // namespace
 
-eval::EvalResult Trainer::evaluate() {
-  // Every rank embeds its shard of the test pairs (positions r, r + W, ...); the shards are
-  // gathered, each rank scores a block of caption rows, and every rank computes the metrics from
-  // the gathered matrix. Only rank 0 logs and writes them.
+eval::Embeddings Trainer::embed_test_pairs(const std::vector<data::Pair>& pairs, const char* noun) {
+  // Every rank embeds its shard (positions r, r + W, ...) and the shards are gathered.
   data::SamplerOptions so;
   so.shuffle = false;
   so.drop_last = false;
   so.rank = comm_.rank();
   so.world_size = comm_.size();
   so.batch_per_rank = cfg_.train.batch_size_val;
-  const auto total = static_cast<int64_t>(data_.splits.test.size());
+  const auto total = static_cast<int64_t>(pairs.size());
   data::DistributedSampler sampler(total, so);
-  data::Loader loader(data_.splits.test, *data_.tokenizer, *data_.frames, sampler, data_.options, 0);
+  data::Loader loader(pairs, *data_.tokenizer, *data_.frames, sampler, data_.options, 0);
   const int64_t shard = sampler.samples_per_rank();
   int64_t last_logged = 0;
   const auto started = std::chrono::steady_clock::now();
@@ -36,19 +45,44 @@ eval::EvalResult Trainer::evaluate() {
       *model_, [&] { return loader.next(); }, cfg_.eval, device_, [&](int64_t done) {
         if (done - last_logged >= std::max<int64_t>(shard / 10, 1) || done == shard) {
           const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-          log::info("eval", "embedded {}/{} test pairs on each of {} rank(s) in {:.1f} s", done, shard, comm_.size(),
-                    took.count());
+          log::info("eval", "embedded {}/{} test {} on each of {} rank(s) in {:.1f} s", done, shard, noun,
+                    comm_.size(), took.count());
           last_logged = done;
         }
       });
-  const auto emb = eval::gather_shards(comm_, local, total);
+  return eval::gather_shards(comm_, local, total);
+}
+
+eval::EvalResult Trainer::evaluate() {
+  // Each rank scores a block of caption rows of the gathered embeddings, and every rank computes
+  // the metrics from the gathered matrix. Only rank 0 logs and writes them.
+  const auto& test = data_.splits.test;
+  nlohmann::json counts = {{"pairs", test.size()}};
+  std::vector<int64_t> captions_per_video;
+  eval::Embeddings emb;
+  if (data_.splits.test_protocol == data::TestProtocol::MultiCaption) {
+    // Each video is embedded once, and every caption apart from the videos.
+    const auto groups = data::group_by_video(test, data_.splits.test_source);
+    std::vector<data::Pair> videos;
+    for (size_t v = 0, first = 0; v < groups.videos.size(); first += groups.captions_per_video[v++]) {
+      videos.push_back(test[first]);
+    }
+    emb = embed_test_pairs(videos, "videos");
+    emb.text = eval::embed_captions(*model_, caption_ids(test, *data_.tokenizer, data_.options.max_words), cfg_.eval, device_, comm_);
+    captions_per_video = groups.captions_per_video;
+    counts["videos"] = videos.size();
+  } else {
+    emb = embed_test_pairs(test, "pairs");
+  }
   const auto sim = eval::similarity_matrix(*model_, emb, cfg_.eval, comm_);
-  const auto r = eval::retrieval_metrics(sim, cfg_.eval);
+  const auto r = eval::retrieval_metrics(sim, cfg_.eval, captions_per_video);
   log_metrics("", r.plain);
-  nlohmann::json rec = {{"type", "eval"}, {"epoch", state_.epoch}, {"step", state_.global_step}, {"pairs", total}};
+  nlohmann::json rec = {{"type", "eval"}, {"epoch", state_.epoch}, {"step", state_.global_step}};
+  rec.update(counts);
   rec.update(eval::to_json(r.plain));
   folder_.append_record(rec);
-  nlohmann::json out = {{"plain", eval::to_json(r.plain)}, {"pairs", total}, {"epoch", state_.epoch}};
+  nlohmann::json out = {{"plain", eval::to_json(r.plain)}, {"epoch", state_.epoch}};
+  out.update(counts);
   if (r.dsl) {
     log_metrics("[DSL re-weighted]", *r.dsl);
     nlohmann::json d = {{"type", "eval_dsl"}, {"epoch", state_.epoch}, {"step", state_.global_step}};

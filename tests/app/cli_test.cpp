@@ -53,6 +53,23 @@ TEST(Cli, SeedCommandIsAcceptedFlagForFlag) {
   EXPECT_EQ(cfg["train"]["batch_size"], 8);
 }
 
+// Every shipped config is accepted as it is, and its --datatype reaches that data set's reader:
+// with an empty --anno_path the run stops naming a file the reader expects there.
+TEST(Cli, EveryConfigIsValidAndReadsItsDataSet) {
+  const TempDir dir("configs");
+  int seen = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(CMA_SOURCE_DIR) + "/configs")) {
+    const std::string name = entry.path().filename().string();
+    const auto r = run_cli("train --config " + entry.path().string() + " --pretrained_clip_name random:tiny" +
+                           " --tokenizer bytes --anno_path " + dir.path() + " --output_dir " + (dir / name));
+    EXPECT_NE(r.exit_code, 0) << name << ":\n" << r.output;
+    EXPECT_NE(r.output.find("cannot open"), std::string::npos) << name << ":\n" << r.output;
+    EXPECT_NE(r.output.find(dir.path() + "/"), std::string::npos) << name << ":\n" << r.output;
+    seen += 1;
+  }
+  EXPECT_GE(seen, 9);  // one per data set (coco and flickr30k apart) and tiny_demo
+}
+
 TEST(Cli, UnknownFlagListsValidOnes) {
   const auto r = run_cli("train --adapter-shared-dim 16");
   EXPECT_NE(r.exit_code, 0);

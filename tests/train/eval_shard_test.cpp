@@ -8,6 +8,7 @@
 
 #include "../app/cli_util.h"
 #include "cma/core/tensor_io.h"
+#include "cma/data/caption_sets.h"
 #include "cma/data/msrvtt.h"
 #include "cma/model/weights.h"
 #include "run_fixture.h"
@@ -70,8 +71,10 @@ SavedModel save_tiny_model(const TinyTree& tree) {
 }
 
 // Zero-shot evaluation on `ranks` Gloo ranks (threads of this process); rank 0's metrics.
-nlohmann::json evaluate(const TinyTree& tree, const SavedModel& weights, const Setting& s) {
-  const std::string out = tree / ("eval_" + std::to_string(s.ranks) + "_" + std::to_string(s.batch) + "_" +
+// `caption_set`: a folder holding a caption_set.json to evaluate instead of the MSR-VTT annotations.
+nlohmann::json evaluate(const TinyTree& tree, const SavedModel& weights, const Setting& s,
+                        const std::string& caption_set = "") {
+  const std::string out = tree / ("eval_" + std::to_string(!caption_set.empty()) + std::to_string(s.ranks) + "_" + std::to_string(s.batch) + "_" +
                                   std::to_string(s.chunk) + "_" + std::to_string(s.micro_batch));
   const int port = free_port();
   std::vector<nlohmann::json> metrics(s.ranks);
@@ -88,6 +91,10 @@ nlohmann::json evaluate(const TinyTree& tree, const SavedModel& weights, const S
         c.eval.sim_chunk = s.chunk;
         c.eval.embed_micro_batch = s.micro_batch;
         c.train.output_dir = out;
+        if (!caption_set.empty()) {
+          c.data.datatype = data::Datatype::CaptionSet;
+          c.data.anno_path = caption_set;
+        }
         dist::DistOptions d;
         d.backend = s.ranks > 1 ? "gloo" : "none";
         d.master_port = port;
@@ -118,6 +125,34 @@ TEST(EvalBatch, MetricsIdenticalForAnyBatchChunkAndRankCount) {
   for (size_t i = 1; i < settings.size(); ++i) {
     const auto& s = settings[i];
     EXPECT_EQ(evaluate(tree, weights, s), want) << s.ranks << " rank(s), --batch_size_val " << s.batch << ", --sim-chunk "
+                                       << s.chunk << ", --embed-micro-batch " << s.micro_batch;
+  }
+}
+
+// The multi-caption protocol shards videos and captions apart: the same metrics for any setting.
+// The test split groups the (duplicated) JSFusion rows by video, 1 to 3 captions each.
+TEST(EvalBatch, MultiCaptionMetricsIdenticalForAnyBatchChunkAndRankCount) {
+  const auto tree = make_tiny_tree("evalshard_multi", 4, 11);
+  duplicate_captions_and_videos(tree.root);
+  data::DataOptions o;
+  o.anno_path = data::synthetic_anno_path(tree.root);
+  auto splits = data::read_msrvtt(o);
+  std::vector<data::Pair> test;
+  for (size_t v = 0; v < splits.test.size(); ++v) {
+    for (size_t k = 0; k <= v % 3; ++k) test.push_back({splits.test[v].video_id, splits.test[(v + k) % splits.test.size()].caption});
+  }
+  splits.test = test;
+  splits.test_protocol = data::TestProtocol::MultiCaption;
+  fs::create_directories(tree / "capset");
+  data::write_caption_set(tree / "capset/caption_set.json", splits);
+  const auto weights = save_tiny_model(tree);
+  const std::string capset = tree / "capset";
+  const std::vector<Setting> settings = {{1, 1, 256, 1}, {1, 16, 5, 4}, {2, 3, 2, 1}, {3, 4, 7, 3}};
+  const auto want = evaluate(tree, weights, settings[0], capset);
+  ASSERT_FALSE(want.is_null());
+  for (size_t i = 1; i < settings.size(); ++i) {
+    const auto& s = settings[i];
+    EXPECT_EQ(evaluate(tree, weights, s, capset), want) << s.ranks << " rank(s), --batch_size_val " << s.batch << ", --sim-chunk "
                                        << s.chunk << ", --embed-micro-batch " << s.micro_batch;
   }
 }

@@ -5,30 +5,17 @@
 #include <string>
 #include <vector>
 
+#include "cma/data/caption_sets.h"
 #include "cma/data/options.h"
 
 namespace cma::data {
 
-// One retrieval pair: a video and one caption of it.
-struct Pair {
-  std::string video_id;
-  std::string caption;
-};
-
-struct Splits {
-  std::vector<Pair> train;  // every caption of every training video, in MSRVTT_data.json order
-  std::vector<Pair> test;   // the JSFusion rows (video_id, sentence), in file order
-  std::string train_source, test_source;  // the files each split was read from, for messages
-};
-
-// Reads the three annotation files under o.anno_path (MSRVTT_train.7k.csv instead of the 9k file
+// read_msrvtt (declared in caption_sets.h) reads the three annotation files under o.anno_path (MSRVTT_train.7k.csv instead of the 9k file
 // when o.train7k). Training pairs follow the reference's MSRVTTDataset with
 // expand_msrvtt_sentences: it walks MSRVTT_data.json's "sentences" in file order and keeps each
 // one whose video is in the training csv, so pairs of one video are not grouped and the csv's own
 // order does not matter. Throws cma::Error naming the file (and the line, for syntax errors) when
 // a file is missing or malformed, or a required column or key is absent.
-Splits read_msrvtt(const DataOptions& o);
-
 // A CSV file as pandas.read_csv sees the annotation files: the first record is the header; fields
 // may be quoted ("a, b" keeps its comma, "" inside quotes is one quote, a quoted field may span
 // lines); blank lines are skipped; \r\n and a UTF-8 byte-order mark are accepted.
@@ -52,6 +39,18 @@ std::vector<std::string> list_frame_files(const std::string& folder);
 
 // features_path/<video_id>.mp4 (a folder of frames, despite the name).
 std::string frame_folder(const DataOptions& o, const std::string& video_id);
+
+// A video's frames under features_path, wherever a data set keeps them: the folder <id>.mp4/
+// (MSR-VTT's, frame_folder), else the folder <id>/, else the image file <id> itself, a one-frame
+// clip (the image-text sets). `where`: the folder or file found, or "" when there is none;
+// `paths`: the frame files, sorted as list_frame_files sorts them.
+struct FrameFiles {
+  std::string where;
+  std::vector<std::string> paths;
+};
+FrameFiles find_frame_files(const DataOptions& o, const std::string& video_id);
+// Where find_frame_files looks, for messages: "<features_path>/<id>.mp4/, <id>/ or the image <id>".
+std::string frame_locations(const DataOptions& o, const std::string& video_id);
 
 // Which of n sorted frames the reference's _get_capimage keeps for max_frames and
 // slice_framepos. n <= max_frames: all of them (0..n-1; the caller zero-pads and masks the rest).

@@ -24,9 +24,14 @@ enum class BadVideos {
 };
 const std::vector<std::pair<std::string, BadVideos>>& bad_videos_names();
 
+// Which annotation layout --anno_path holds (data/caption_sets.h, docs/datasets.md).
+enum class Datatype { Msrvtt, Msvd, Vatex, Didemo, ActivityNet, Lsmdc, Flickr30k, Coco, CaptionSet };
+const std::vector<std::pair<std::string, Datatype>>& datatype_names();
+
 struct DataOptions {
-  std::string anno_path;         // folder with MSRVTT_data.json, MSRVTT_train.9k.csv, MSRVTT_JSFUSION_test.csv
-  std::string features_path;     // folder of <video_id>.mp4/ frame folders (1 fps JPEG/PNG)
+  Datatype datatype = Datatype::Msrvtt;  // the annotation layout under anno_path
+  std::string anno_path;         // folder of the annotation files (MSR-VTT: MSRVTT_data.json and the split csv files)
+  std::string features_path;     // frames: <video_id>.mp4/ or <video_id>/ folders (1 fps JPEG/PNG), or <image> files
   std::string frames_cache;      // cma prepare's cache file; when set, frames come from it
   bool train7k = false;          // read MSRVTT_train.7k.csv instead of the 9k split
   int max_words = 32;            // caption tokens including start and end

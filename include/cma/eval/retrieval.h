@@ -45,6 +45,12 @@ Embeddings embed_all(model::ClipModelImpl& m, const std::function<std::optional<
 // repeating its head, ceil(n / W) rows on every rank).
 Embeddings gather_shards(dist::Communicator& comm, const Embeddings& local, int64_t n);
 
+// Embeds N captions given as token ids [N, L] (data order): each rank embeds a contiguous block of
+// ceil(N / W) rows and the blocks are gathered, so every rank returns all N embeddings [N, E].
+// For multi-caption test sets, whose captions outnumber their videos and are embedded apart.
+torch::Tensor embed_captions(model::ClipModelImpl& m, const torch::Tensor& ids, const EvalOptions& o,
+                             const torch::Device& device, dist::Communicator& comm);
+
 // The [N, M] similarity matrix. Each rank computes one block of caption rows, `o.sim_chunk`
 // captions at a time, and the blocks are gathered: every rank returns the whole matrix.
 torch::Tensor similarity_matrix(model::ClipModelImpl& m, const Embeddings& e, const EvalOptions& o,
@@ -54,6 +60,10 @@ struct EvalResult {
   TwoWay plain;
   std::optional<TwoWay> dsl;  // set when requested; never mixed with the plain numbers
 };
-EvalResult retrieval_metrics(const torch::Tensor& sim, const EvalOptions& o);
+// `captions_per_video` empty: a square matrix, caption i belonging to video i. Else a multi-caption
+// set: sim [N captions x V videos], video v owning captions_per_video[v] adjacent rows
+// (eval/metrics.h, multi_caption_two_way).
+EvalResult retrieval_metrics(const torch::Tensor& sim, const EvalOptions& o,
+                             const std::vector<int64_t>& captions_per_video = {});
 
 }  // namespace cma::eval

@@ -43,6 +43,9 @@ class Trainer {
   model::ClipModelImpl& model() { return *model_; }
 
  private:
+  // Embeds `pairs` (text and frames) on every rank's shard and gathers them; logs progress as
+  // "embedded k/n test <noun> on each of W rank(s)".
+  eval::Embeddings embed_test_pairs(const std::vector<data::Pair>& pairs, const char* noun);
   // Whether this run trains (else it only evaluates: cma eval, --do_eval, --tune none).
   bool trains() const;
   bool max_steps_reached() const;
