@@ -1,6 +1,6 @@
-// An unpickler for plain data. It follows CPython's pickle.load (Lib/pickle.py, _Unpickler) opcode
-// by opcode, with one difference in kind: nothing is imported or called, so an opcode that would
-// is an error rather than an object.
+// An unpickler for plain data. It follows CPython's pickle.load opcode by opcode (the stack, the
+// MARKs, the memo, what each opcode accepts), with one difference in kind: nothing is imported or
+// called, so an opcode that would is an error rather than an object.
 //
 // Values are built in an arena of nodes that refer to each other by index, as Python objects refer
 // to each other: a pickler memoizes a list when it is created and fills it afterwards, so a later
