@@ -42,7 +42,7 @@ declare -A SOURCES=(
   [safetensors]="src/core/safetensors.cpp src/core/atomic_file.cpp src/core/log.cpp"
   [frame_cache]="src/data/frame_cache.cpp src/data/frame_cache_format.cpp src/core/log.cpp"
   [image_header]="src/data/image_header.cpp"
-  [pickle]="src/data/pickle.cpp src/data/annotation_files.cpp src/core/log.cpp"
+  [pickle]="src/data/pickle.cpp src/data/pickle_text.cpp src/data/annotation_files.cpp src/core/log.cpp"
   [make_corpus]="src/core/safetensors.cpp src/core/atomic_file.cpp src/core/log.cpp src/data/frame_cache.cpp
     src/data/frame_cache_format.cpp src/data/frame_cache_writer.cpp src/data/msrvtt.cpp src/data/annotation_files.cpp")
 TARGETS=(${FUZZ_TARGETS:-${ALL_TARGETS[@]}})

@@ -5,19 +5,10 @@
 
 #include <string>
 
-#include "annotation_test_util.h"
-#include "cma/data/caption_sets.h"
-#include "test_tmp.h"
+#include "annotation_test_util.h"  // the readers, TempDir and the shared checks
 
+namespace cma::testing {
 namespace {
-
-using cma::data::DataOptions;
-using cma::data::TestProtocol;
-using cma::testing::as_list;
-using cma::testing::error_of;
-using cma::testing::PairList;
-using cma::testing::TempDir;
-using cma::testing::write_file;
 
 // Keys deliberately out of alphabetical order: the reader keeps the file's order.
 const char* kTrain = R"({
@@ -31,18 +22,13 @@ const char* kVal = R"({
   "v_t1": {"duration": 5, "timestamps": [[0, 2], [2, 5]], "sentences": [" t one a", "t one b "]}
 })";
 
-DataOptions activitynet_tree(const TempDir& dir, const std::string& train, const std::string& val) {
-  write_file(dir / "train.json", train);
-  write_file(dir / "val_1.json", val);
-  DataOptions o;
-  o.datatype = cma::data::Datatype::ActivityNet;
-  o.anno_path = dir.path();
-  return o;
+data::DataOptions activitynet_tree(const TempDir& dir, const std::string& train, const std::string& val) {
+  return layout(dir, data::Datatype::ActivityNet, {{"train.json", train}, {"val_1.json", val}});
 }
 
 TEST(ActivityNet, DropsThePrefixStripsSentencesAndKeepsFileOrder) {
   TempDir dir("anet");
-  const auto s = cma::data::read_activitynet(activitynet_tree(dir, kTrain, kVal));
+  const auto s = data::read_activitynet(activitynet_tree(dir, kTrain, kVal));
   const PairList train = {{"zz9", "A young woman is seen standing in a room."},
                           {"zz9", "She dances 日本 🎬 café."},
                           {"QOlSCBRmfWY", "café é"},
@@ -50,16 +36,12 @@ TEST(ActivityNet, DropsThePrefixStripsSentencesAndKeepsFileOrder) {
                           {"aa1", "two"},
                           {"aa1", "three"}};
   const PairList test = {{"t2", "t two"}, {"t1", "t one a"}, {"t1", "t one b"}};
-  EXPECT_EQ(as_list(s.train), train);
-  EXPECT_EQ(as_list(s.test), test);
-  EXPECT_EQ(s.test_protocol, TestProtocol::Single);
-  EXPECT_EQ(s.train_source, dir / "train.json");
-  EXPECT_EQ(s.test_source, dir / "val_1.json");
+  EXPECT_TRUE(splits_are(s, {train, test, data::TestProtocol::Single, dir / "train.json", dir / "val_1.json"}));
 }
 
 TEST(ActivityNet, KeyWithoutPrefixIsKeptWhole) {
   TempDir dir("anet");
-  const auto s = cma::data::read_activitynet(
+  const auto s = data::read_activitynet(
       activitynet_tree(dir, R"({"abc": {"sentences": ["x"]}, "v_v_d": {"sentences": ["y"]}})", kVal));
   const PairList train = {{"abc", "x"}, {"v_d", "y"}};  // one prefix only
   EXPECT_EQ(as_list(s.train), train);
@@ -67,11 +49,11 @@ TEST(ActivityNet, KeyWithoutPrefixIsKeptWhole) {
 
 TEST(ActivityNet, IdListsGiveTheVideosAndTheirOrder) {
   TempDir dir("anet");
-  const DataOptions o = activitynet_tree(dir, kTrain, kVal);
+  const data::DataOptions o = activitynet_tree(dir, kTrain, kVal);
   // A repeat is read once, a listed video without sentences is skipped, an unlisted one is left out.
   write_file(dir / "train_ids.json", R"(["v_aa1", "v_missing", "v_zz9", "v_aa1"])");
   write_file(dir / "val_ids.json", R"(["v_t1"])");
-  const auto s = cma::data::read_activitynet(o);
+  const auto s = data::read_activitynet(o);
   const PairList train = {{"aa1", "one"},
                           {"aa1", "two"},
                           {"aa1", "three"},
@@ -84,57 +66,48 @@ TEST(ActivityNet, IdListsGiveTheVideosAndTheirOrder) {
 
 TEST(ActivityNet, MissingFileNamesTheFilesTheDatatypeExpects) {
   TempDir dir("anet");
-  write_file(dir / "train.json", kTrain);
-  DataOptions o;
-  o.anno_path = dir.path();
-  const std::string msg = error_of([&] { cma::data::read_activitynet(o); });
-  EXPECT_NE(msg.find(dir / "val_1.json"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("--datatype activitynet expects train.json and val_1.json"), std::string::npos) << msg;
+  const data::DataOptions o = layout(dir, data::Datatype::ActivityNet, {{"train.json", kTrain}});
+  const std::string msg = read_error(data::read_activitynet, o);
+  EXPECT_TRUE(contains_all(msg, {dir / "val_1.json", "--datatype activitynet expects train.json and val_1.json"}));
 }
 
 TEST(ActivityNet, SyntaxErrorNamesTheFileAndLine) {
   TempDir dir("anet");
-  const DataOptions o = activitynet_tree(dir, kTrain, "{\n\"v_a\": {\"sentences\": [\"x\"]},\n\n\"v_b\" {}\n}");
-  const std::string msg = error_of([&] { cma::data::read_activitynet(o); });
-  EXPECT_NE(msg.find(dir / "val_1.json:4:"), std::string::npos) << msg;
+  const data::DataOptions o = activitynet_tree(dir, kTrain, "{\n\"v_a\": {\"sentences\": [\"x\"]},\n\n\"v_b\" {}\n}");
+  const std::string msg = read_error(data::read_activitynet, o);
+  EXPECT_TRUE(contains_all(msg, {dir / "val_1.json:4:"}));
 }
 
 TEST(ActivityNet, WrongTopLevelTypeIsAnError) {
   TempDir dir("anet");
-  const DataOptions o = activitynet_tree(dir, R"([{"sentences": ["x"]}])", kVal);
-  const std::string msg = error_of([&] { cma::data::read_activitynet(o); });
-  EXPECT_NE(msg.find(dir / "train.json"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("expected a JSON object mapping video keys"), std::string::npos) << msg;
+  const data::DataOptions o = activitynet_tree(dir, R"([{"sentences": ["x"]}])", kVal);
+  const std::string msg = read_error(data::read_activitynet, o);
+  EXPECT_TRUE(contains_all(msg, {dir / "train.json", "expected a JSON object mapping video keys"}));
 }
 
 TEST(ActivityNet, VideoErrorsNameTheVideoAndKey) {
   TempDir dir("anet");
-  struct Case {
-    const char* json;
-    const char* want;
-  } cases[] = {
+  const ErrorCase cases[] = {
       {R"({"v_a": {"sentences": ["x"]}, "v_b": {"duration": 3}})", R"(video "v_b" has no array "sentences")"},
       {R"({"v_a": {"sentences": "x"}})", R"(video "v_a" has no array "sentences")"},
       {R"({"v_a": {"sentences": ["x", null]}})", R"(video "v_a": "sentences"[1] is not a string)"},
       {R"({"v_a": ["x"]})", R"(video "v_a" is not an object)"},
   };
   for (const auto& c : cases) {
-    const DataOptions o = activitynet_tree(dir, kTrain, c.json);
-    const std::string msg = error_of([&] { cma::data::read_activitynet(o); });
-    EXPECT_NE(msg.find(dir / "val_1.json"), std::string::npos) << msg;
-    EXPECT_NE(msg.find(c.want), std::string::npos) << "want: " << c.want << "\ngot: " << msg;
+    const std::string msg = read_error(data::read_activitynet, activitynet_tree(dir, kTrain, c.text));
+    EXPECT_TRUE(contains_all(msg, {dir / "val_1.json", c.want}));
   }
 }
 
 TEST(ActivityNet, MalformedIdListIsAnError) {
   TempDir dir("anet");
-  const DataOptions o = activitynet_tree(dir, kTrain, kVal);
+  const data::DataOptions o = activitynet_tree(dir, kTrain, kVal);
   write_file(dir / "val_ids.json", R"({"v_t1": 1})");
-  std::string msg = error_of([&] { cma::data::read_activitynet(o); });
-  EXPECT_NE(msg.find(dir / "val_ids.json: expected a JSON array"), std::string::npos) << msg;
+  EXPECT_TRUE(contains_all(read_error(data::read_activitynet, o), {dir / "val_ids.json: expected a JSON array"}));
   write_file(dir / "val_ids.json", R"(["v_t1", 2])");
-  msg = error_of([&] { cma::data::read_activitynet(o); });
-  EXPECT_NE(msg.find(dir / "val_ids.json: element 1 is not a string"), std::string::npos) << msg;
+  EXPECT_TRUE(
+      contains_all(read_error(data::read_activitynet, o), {dir / "val_ids.json: element 1 is not a string"}));
 }
 
 }  // namespace
+}  // namespace cma::testing

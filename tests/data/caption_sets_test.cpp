@@ -19,7 +19,10 @@ using cma::data::Datatype;
 using cma::data::Pair;
 using cma::data::Splits;
 using cma::data::TestProtocol;
+using cma::testing::contains_all;
 using cma::testing::error_of;
+using cma::testing::layout;
+using cma::testing::read_error;
 using cma::testing::TempDir;
 using cma::testing::write_file;
 
@@ -32,9 +35,7 @@ bool same_pairs(const std::vector<Pair>& a, const std::vector<Pair>& b) {
 }
 
 DataOptions caption_set_options(const TempDir& dir) {
-  DataOptions o;
-  o.datatype = Datatype::CaptionSet;
-  o.anno_path = dir.path();
+  DataOptions o = layout(dir, Datatype::CaptionSet, {});  // the tests write caption_set.json themselves
   o.features_path = dir / "frames";
   return o;
 }
@@ -57,8 +58,7 @@ TEST(CaptionSets, GroupByVideoCountsAdjacentCaptionsAndRejectsScatteredOnes) {
   EXPECT_EQ(g.captions_per_video, (std::vector<int64_t>{2, 1, 3}));
   const std::string msg =
       error_of([] { cma::data::group_by_video({{"a", "1"}, {"b", "2"}, {"a", "3"}}, "test.json"); });
-  EXPECT_NE(msg.find("test.json"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("video a"), std::string::npos) << msg;
+  EXPECT_TRUE(contains_all(msg, {"test.json", "video a"}));
 }
 
 TEST(CaptionSets, FileRoundTripsBothSplitsAndTheProtocol) {
@@ -82,25 +82,23 @@ TEST(CaptionSets, MalformedFilesNameTheFileAndTheEntry) {
   const std::string file = dir / "caption_set.json";
   const auto error_for = [&](const std::string& text) {
     write_file(file, text);
-    return error_of([&] { cma::data::read_splits(o); });
+    return read_error(cma::data::read_splits, o);
   };
   const std::string head = R"({"format": "cma.caption_set", "version": 1, )";
-  EXPECT_NE(error_of([&] { cma::data::read_splits(o); }).find("--datatype caption_set"), std::string::npos);
-  EXPECT_NE(error_for("{\n\"format\": ").find(file + ":2: malformed JSON"), std::string::npos);
-  EXPECT_NE(error_for(R"({"format": "other"})").find("not a caption-set file"), std::string::npos);
-  EXPECT_NE(error_for(R"({"format": "cma.caption_set", "version": 7})").find("\"version\" must be 1"),
-            std::string::npos);
-  EXPECT_NE(error_for(head + R"("test_protocol": "both", "train": [], "test": []})").find("'both'"), std::string::npos);
-  EXPECT_NE(error_for(head + R"("train": [], "tests": []})").find("no \"test\" array"), std::string::npos);
-  EXPECT_NE(error_for(head + R"("train": [{"video": "v", "captions": ["a", 3]}], "test": []})")
-                .find("train[0].captions[1] is not a string"),
-            std::string::npos);
-  EXPECT_NE(error_for(head + R"("train": [{"captions": ["a"]}], "test": []})").find("train[0] has no string \"video\""),
-            std::string::npos);
+  EXPECT_TRUE(contains_all(read_error(cma::data::read_splits, o), {"--datatype caption_set"}));
+  EXPECT_TRUE(contains_all(error_for("{\n\"format\": "), {file + ":2: malformed JSON"}));
+  EXPECT_TRUE(contains_all(error_for(R"({"format": "other"})"), {"not a caption-set file"}));
+  EXPECT_TRUE(contains_all(error_for(R"({"format": "cma.caption_set", "version": 7})"), {"\"version\" must be 1"}));
+  EXPECT_TRUE(contains_all(error_for(head + R"("test_protocol": "both", "train": [], "test": []})"), {"'both'"}));
+  EXPECT_TRUE(contains_all(error_for(head + R"("train": [], "tests": []})"), {"no \"test\" array"}));
+  EXPECT_TRUE(contains_all(error_for(head + R"("train": [{"video": "v", "captions": ["a", 3]}], "test": []})"),
+                           {"train[0].captions[1] is not a string"}));
+  EXPECT_TRUE(contains_all(error_for(head + R"("train": [{"captions": ["a"]}], "test": []})"),
+                           {"train[0] has no string \"video\""}));
   const std::string scattered = error_for(
       head + R"("test_protocol": "multi_caption", "train": [], "test": [{"video": "a", "captions": ["1"]},
                {"video": "b", "captions": ["2"]}, {"video": "a", "captions": ["3"]}]})");
-  EXPECT_NE(scattered.find("not adjacent"), std::string::npos) << scattered;
+  EXPECT_TRUE(contains_all(scattered, {"not adjacent"}));
 }
 
 TEST(CaptionSets, VideoIdsMustStayInsideTheFeaturesFolder) {
@@ -110,8 +108,8 @@ TEST(CaptionSets, VideoIdsMustStayInsideTheFeaturesFolder) {
     s.train = {{"ok", "fine"}};
     s.test = {{id, "caption"}};
     cma::data::write_caption_set(dir / "caption_set.json", s);
-    const std::string msg = error_of([&] { cma::data::read_splits(caption_set_options(dir)); });
-    EXPECT_NE(msg.find("is not a relative path inside --features_path"), std::string::npos) << id << ": " << msg;
+    const std::string msg = read_error(cma::data::read_splits, caption_set_options(dir));
+    EXPECT_TRUE(contains_all(msg, {"is not a relative path inside --features_path"})) << id;
   }
 }
 

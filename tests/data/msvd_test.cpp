@@ -4,11 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
-#include <vector>
 
-#include "cma/core/error.h"
+#include "annotation_test_util.h"
 #include "cma/data/caption_sets.h"
 #include "test_tmp.h"
 
@@ -17,7 +15,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::string_literals;
 using cma::data::DataOptions;
-using cma::data::Pair;
+using cma::testing::as_list;
+using cma::testing::contains_all;
+using cma::testing::layout;
+using cma::testing::PairList;
 using cma::testing::TempDir;
 
 // pickle.dumps({"vid1": [["a", "café", "scene"], ["日本", "語"]], "vid2": [["dog", "runs"]],
@@ -31,12 +32,6 @@ const std::string kCaptions =
     "\x98\x80\x94\x65\x8c\x10\x61\x6c\x72\x65\x61\x64\x79\x20\x61\x20\x73\x74\x72\x69\x6e\x67\x94\x65"
     "\x8c\x04\x76\x69\x64\x34\x94\x5d\x94\x5d\x94\x8c\x06\x75\x6e\x75\x73\x65\x64\x94\x61\x61\x75\x2e"s;
 
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
 // An MSVD annotation folder; pickle and lists can be replaced per test.
 struct MsvdTree {
   TempDir dir{"msvd"};
@@ -44,48 +39,27 @@ struct MsvdTree {
 
   explicit MsvdTree(const std::string& captions = kCaptions, const std::string& train = "vid2\nvid1\n",
                     const std::string& test = "vid3\r\n\nvid1\n") {
-    write_file(dir / "raw-captions.pkl", captions);
-    write_file(dir / "train_list.txt", train);
-    write_file(dir / "test_list.txt", test);
-    write_file(dir / "val_list.txt", "vid4\n");
-    options.datatype = cma::data::Datatype::Msvd;
-    options.anno_path = dir.path();
+    options = layout(dir, cma::data::Datatype::Msvd,
+                     {{"raw-captions.pkl", captions}, {"train_list.txt", train}, {"test_list.txt", test},
+                      {"val_list.txt", "vid4\n"}});
   }
   std::string path(const std::string& name) const { return dir / name; }
 };
 
 // The message of the cma::Error that reading `tree` throws, or a failure when it throws nothing.
-std::string read_error(const MsvdTree& tree) {
-  try {
-    cma::data::read_msvd(tree.options);
-  } catch (const cma::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a cma::Error";
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-std::vector<std::pair<std::string, std::string>> as_tuples(const std::vector<Pair>& pairs) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& p : pairs) out.emplace_back(p.video_id, p.caption);
-  return out;
-}
+std::string read_error(const MsvdTree& tree) { return cma::testing::read_error(cma::data::read_msvd, tree.options); }
 
 TEST(MsvdReader, TrainInListOrderTestGroupedByVideo) {
   const MsvdTree tree;
   const cma::data::Splits s = cma::data::read_msvd(tree.options);
-  using Tuples = std::vector<std::pair<std::string, std::string>>;
-  EXPECT_EQ(as_tuples(s.train), (Tuples{{"vid2", "dog runs"}, {"vid1", "a café scene"}, {"vid1", "日本 語"}}));
-  EXPECT_EQ(as_tuples(s.test), (Tuples{{"vid3", "emoji 😀"},
+  EXPECT_EQ(as_list(s.train), (PairList{{"vid2", "dog runs"}, {"vid1", "a café scene"}, {"vid1", "日本 語"}}));
+  EXPECT_EQ(as_list(s.test), (PairList{{"vid3", "emoji 😀"},
                                        {"vid3", "already a string"},
                                        {"vid1", "a café scene"},
                                        {"vid1", "日本 語"}}));
   EXPECT_EQ(s.test_protocol, cma::data::TestProtocol::MultiCaption);
-  EXPECT_TRUE(contains(s.train_source, tree.path("train_list.txt"))) << s.train_source;
-  EXPECT_TRUE(contains(s.train_source, tree.path("raw-captions.pkl"))) << s.train_source;
-  EXPECT_TRUE(contains(s.test_source, tree.path("test_list.txt"))) << s.test_source;
+  EXPECT_TRUE(contains_all(s.train_source, {tree.path("train_list.txt"), tree.path("raw-captions.pkl")}));
+  EXPECT_TRUE(contains_all(s.test_source, {tree.path("test_list.txt")}));
 }
 
 TEST(MsvdReader, MissingFilesAreNamed) {
@@ -93,18 +67,16 @@ TEST(MsvdReader, MissingFilesAreNamed) {
     const MsvdTree tree;
     fs::remove(tree.path(name));
     const std::string message = read_error(tree);
-    EXPECT_TRUE(contains(message, "cannot open MSVD")) << message;
-    EXPECT_TRUE(contains(message, tree.path(name))) << message;
-    EXPECT_TRUE(contains(message, "--datatype msvd expects raw-captions.pkl")) << message;
+    EXPECT_TRUE(
+        contains_all(message, {"cannot open MSVD", tree.path(name), "--datatype msvd expects raw-captions.pkl"}));
   }
 }
 
 TEST(MsvdReader, ListedVideoWithoutCaptions) {
   const MsvdTree tree(kCaptions, "vid2\nvid9\n");
   const std::string message = read_error(tree);
-  EXPECT_TRUE(contains(message, tree.path("train_list.txt") + ": video 'vid9' has no entry in " +
-                                    tree.path("raw-captions.pkl")))
-      << message;
+  EXPECT_TRUE(contains_all(
+      message, {tree.path("train_list.txt") + ": video 'vid9' has no entry in " + tree.path("raw-captions.pkl")}));
 }
 
 TEST(MsvdReader, MalformedPickleEntries) {
@@ -135,14 +107,14 @@ TEST(MsvdReader, MalformedPickleEntries) {
   for (const Case& c : cases) {
     const MsvdTree tree(c.bytes, "vid1\n", "vid1\n");
     const std::string message = read_error(tree);
-    EXPECT_TRUE(contains(message, tree.path("raw-captions.pkl") + c.problem)) << message;
+    EXPECT_TRUE(contains_all(message, {tree.path("raw-captions.pkl") + c.problem}));
   }
 }
 
 TEST(MsvdReader, TestVideoListedTwice) {
   const MsvdTree tree(kCaptions, "vid2\n", "vid1\nvid3\nvid1\n");
   const std::string message = read_error(tree);
-  EXPECT_TRUE(contains(message, tree.path("test_list.txt") + ": video 'vid1' is listed twice")) << message;
+  EXPECT_TRUE(contains_all(message, {tree.path("test_list.txt") + ": video 'vid1' is listed twice"}));
 }
 
 }  // namespace
