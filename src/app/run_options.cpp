@@ -111,6 +111,9 @@ void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
   b.bind_switch("eval", "dsl", &c.eval.dsl, "also report dual-softmax re-weighted metrics").on_resume(OnResume::Free);
   b.bind("eval", "dsl_temperature", &c.eval.dsl_temperature, "temperature of the dual softmax")
       .on_resume(OnResume::Free);
+  b.bind("eval", "gallery", &c.eval.gallery,
+         "draw gallery.png at each evaluation: the top 5 clips of the first N test captions")
+      .on_resume(OnResume::Free);
 
   // The reference's flags that have one possible value here, or none at all.
   b.bind_fixed("dataset_type", "img", "frames as image folders");

@@ -31,6 +31,7 @@ torch::Tensor padded_map(const torch::Tensor& x, int mb, const std::function<tor
 void EvalOptions::validate() const {
   require(embed_micro_batch >= 1, "--embed-micro-batch must be >= 1, got " + std::to_string(embed_micro_batch));
   require(sim_chunk >= 1, "--sim-chunk must be >= 1, got " + std::to_string(sim_chunk));
+  require(gallery >= 0, "--gallery must be >= 0 (captions to draw), got " + std::to_string(gallery));
   require(dsl_temperature > 0 && std::isfinite(dsl_temperature),
           "--dsl-temperature must be a finite number > 0, got " + std::to_string(dsl_temperature));
 }

@@ -90,7 +90,8 @@ void RunFolder::start_new(const nlohmann::json& resolved_config) {
   for (const auto& e : fs::directory_iterator(dir_)) {
     const auto name = e.path().filename().string();
     const bool adapters = name.rfind("adapters_", 0) == 0 && e.path().extension() == ".safetensors";
-    if (adapters || name == "metrics.jsonl" || name == "eval.json" || name == "checkpoint.safetensors") {
+    if (adapters || name == "metrics.jsonl" || name == "eval.json" || name == "gallery.png" ||
+        name == "checkpoint.safetensors") {
       fs::remove(e.path());
       ++removed;
     }
@@ -141,6 +142,10 @@ void RunFolder::append_record(const nlohmann::json& record) {
   auto* f = metrics();
   require(std::fwrite(line.data(), 1, line.size(), f) == line.size() && std::fflush(f) == 0,
           metrics_path() + ": write failed: " + std::strerror(errno));
+}
+
+std::string RunFolder::gallery_path() const {
+  return dir_ + (eval_label_.empty() ? "/gallery.png" : "/gallery_" + eval_label_ + ".png");
 }
 
 void RunFolder::write_eval(const nlohmann::json& result) {

@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "cma/core/log.h"
+#include "cma/data/gallery.h"
 #include "cma/train/trainer.h"
 
 namespace cma::train {
@@ -59,6 +60,7 @@ eval::EvalResult Trainer::evaluate() {
   const auto& test = data_.splits.test;
   nlohmann::json counts = {{"pairs", test.size()}};
   std::vector<int64_t> captions_per_video;
+  std::vector<std::string> columns;  // the matrix's videos, in column order
   eval::Embeddings emb;
   if (data_.splits.test_protocol == data::TestProtocol::MultiCaption) {
     // Each video is embedded once, and every caption apart from the videos.
@@ -70,9 +72,11 @@ eval::EvalResult Trainer::evaluate() {
     emb = embed_test_pairs(videos, "videos");
     emb.text = eval::embed_captions(*model_, caption_ids(test, *data_.tokenizer, data_.options.max_words), cfg_.eval, device_, comm_);
     captions_per_video = groups.captions_per_video;
+    columns = groups.videos;
     counts["videos"] = videos.size();
   } else {
     emb = embed_test_pairs(test, "pairs");
+    for (const auto& p : test) columns.push_back(p.video_id);
   }
   const auto sim = eval::similarity_matrix(*model_, emb, cfg_.eval, comm_);
   const auto r = eval::retrieval_metrics(sim, cfg_.eval, captions_per_video);
@@ -91,7 +95,26 @@ eval::EvalResult Trainer::evaluate() {
     out["dsl"] = eval::to_json(*r.dsl);
   }
   folder_.write_eval(out);
+  if (cfg_.eval.gallery > 0 && comm_.rank() == 0) write_gallery(sim, columns);
   return r;
+}
+
+void Trainer::write_gallery(const torch::Tensor& sim, const std::vector<std::string>& columns) {
+  // A clip is correct when it is the caption's video (a repeated video in another column counts too).
+  const auto& test = data_.splits.test;
+  const int64_t rows = std::min<int64_t>(cfg_.eval.gallery, sim.size(0)), k = std::min<int64_t>(5, sim.size(1));
+  const auto top = std::get<1>(sim.slice(0, 0, rows).topk(k, 1)).contiguous();  // [rows, k], best first
+  std::vector<data::GalleryRow> gallery(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
+    auto& row = gallery[static_cast<size_t>(i)];
+    row.caption = test[static_cast<size_t>(i)].caption;
+    for (int64_t j = 0; j < k; ++j) {
+      row.videos.push_back(columns[static_cast<size_t>(top[i][j].item<int64_t>())]);
+      row.correct.push_back(row.videos.back() == test[static_cast<size_t>(i)].video_id);
+    }
+  }
+  data::write_gallery(folder_.gallery_path(), gallery, *data_.frames, data_.options);
+  log::info("eval", "gallery of {} captions: {}", rows, folder_.gallery_path());
 }
 
 }  // namespace cma::train

@@ -25,6 +25,7 @@ struct EvalOptions {
   int sim_chunk = 256;         // captions per similarity chunk (memory: chunk * videos * F * E doubles)
   bool dsl = false;            // also report dual-softmax re-weighted metrics
   double dsl_temperature = 1.0;
+  int gallery = 0;             // > 0: draw the top clips of the first `gallery` test captions (gallery.png)
   // Checks every field before any work starts; messages name the flag.
   void validate() const;
 };

@@ -56,6 +56,8 @@ class RunFolder {
   void append_record(const nlohmann::json& record);
   // Replaces eval.json (or eval_<label>.json, see open_for_eval) atomically.
   void write_eval(const nlohmann::json& result);
+  // Where the evaluation's gallery goes: gallery.png (or gallery_<label>.png, as write_eval).
+  std::string gallery_path() const;
 
  private:
   std::FILE* metrics();

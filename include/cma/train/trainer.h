@@ -46,6 +46,9 @@ class Trainer {
   // Embeds `pairs` (text and frames) on every rank's shard and gathers them; logs progress as
   // "embedded k/n test <noun> on each of W rank(s)".
   eval::Embeddings embed_test_pairs(const std::vector<data::Pair>& pairs, const char* noun);
+  // gallery.png: the top clips of the first --gallery test captions ranked by `sim` [captions,
+  // columns.size()], whose columns are the videos `columns`.
+  void write_gallery(const torch::Tensor& sim, const std::vector<std::string>& columns);
   // Whether this run trains (else it only evaluates: cma eval, --do_eval, --tune none).
   bool trains() const;
   bool max_steps_reached() const;
