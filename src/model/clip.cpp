@@ -16,7 +16,9 @@ const char* const kAdapterNames[] = {
     "vt_adapter_up_share_weight", "vt_adapter_up_share_bias"};
 
 torch::Tensor param(const torch::nn::Module& m, const std::string& name) {
-  const auto* p = m.named_parameters(false).find(name);
+  // find() points into the dictionary, which must outlive the copy (ASan caught a temporary here).
+  const auto params = m.named_parameters(false);
+  const auto* p = params.find(name);
   return p ? *p : torch::Tensor();
 }
 
