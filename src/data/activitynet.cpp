@@ -1,4 +1,4 @@
-// ActivityNet Captions as the reference's ActivityNet loader reads it (docs/datasets.md):
+// ActivityNet Captions as the reference's ActivityNet loader reads it (README.md, "Other data sets"):
 // anno_path/train.json -> train, anno_path/val_1.json -> test, each a JSON object
 // {"v_<id>": {"duration": d, "timestamps": [[s, e], ...], "sentences": ["...", ...]}, ...}.
 // read_splits joins each video's sentences into one paragraph, as the reference does; this reader

@@ -1,4 +1,4 @@
-// DiDeMo as the reference's DiDeMo loader reads it (docs/datasets.md): anno_path/train_data.json
+// DiDeMo as the reference's DiDeMo loader reads it (README.md, "Other data sets"): anno_path/train_data.json
 // -> train, anno_path/test_data.json -> test, each a JSON array of moment annotations
 // {"video": "...", "description": "...", "times": [[s, e], ...], ...}. read_splits joins each
 // video's descriptions into one paragraph, as the reference does; this reader returns one pair per

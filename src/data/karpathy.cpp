@@ -1,4 +1,4 @@
-// Flickr30K and MSCOCO in Karpathy's split files (docs/datasets.md): anno_path/dataset_flickr30k.json
+// Flickr30K and MSCOCO in Karpathy's split files (README.md, "Other data sets"): anno_path/dataset_flickr30k.json
 // or anno_path/dataset_coco.json, one object {"images": [{"filename": "...", "filepath": "..."
 // (COCO only), "split": "train" | "val" | "test" | "restval", "sentences": [{"raw": "...",
 // "tokens": [...]}, ...]}, ...]}. Each image is a one-frame clip named "filepath/filename" (or

@@ -1,4 +1,4 @@
-// LSMDC as the reference's LSMDC loader reads it (docs/datasets.md):
+// LSMDC as the reference's LSMDC loader reads it (README.md, "Other data sets"):
 // anno_path/LSMDC16_annos_training.csv -> train, anno_path/LSMDC16_challenge_1000_publictect.csv
 // -> test. Despite the extension the files are tab-separated without a header, one caption a line:
 //   clip_id \t start_aligned \t end_aligned \t start_extracted \t end_extracted \t sentence

@@ -1,4 +1,4 @@
-// MSVD in the layout the reference's MSVD loader reads (docs/datasets.md): anno_path/raw-captions.pkl,
+// MSVD in the layout the reference's MSVD loader reads (README.md, "Other data sets"): anno_path/raw-captions.pkl,
 // a pickled dict of video id -> captions with each caption a list of word tokens, and
 // train_list.txt / test_list.txt, one video id per line. val_list.txt is not read: training uses
 // the train list and evaluation the test list.

@@ -1,4 +1,4 @@
-// VATEX v1.0 (docs/datasets.md): anno_path/vatex_training_v1.0.json -> train,
+// VATEX v1.0 (README.md, "Other data sets"): anno_path/vatex_training_v1.0.json -> train,
 // anno_path/vatex_validation_v1.0.json -> test, each a JSON array of
 // {"videoID": "...", "enCap": ["...", ...], "chCap": [...]}. Only the English captions are read.
 // The reference has no VATEX loader; this follows the public v1.0 release format.

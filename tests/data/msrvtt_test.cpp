@@ -13,6 +13,7 @@
 
 #include "cma/core/error.h"
 #include "cma/core/log.h"
+#include "annotation_test_util.h"
 #include "msrvtt_tree.h"
 
 #if CMA_WITH_OPENCV
@@ -26,28 +27,9 @@ namespace fs = std::filesystem;
 using cma::data::DataOptions;
 using cma::data::Pair;
 using cma::data::sample_frame_indices;
+using cma::testing::error_of;
 using cma::testing::TempDir;
-
-void write_file(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
-// The message of the cma::Error `f` throws, or a failure when it throws nothing.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const cma::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a cma::Error";
-  return "";
-}
-
-// Collects the log lines written while it lives.
+using cma::testing::write_file;
 
 // The three annotation files, written by hand (no frames needed).
 DataOptions annotation_tree(const TempDir& dir, const std::string& json, const std::string& train_csv,

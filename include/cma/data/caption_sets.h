@@ -1,5 +1,5 @@
 // The caption-set form every data set is read into, and the readers of the public annotation
-// layouts of the paper's benchmarks (docs/datasets.md). The loader, the frame cache, the sampler
+// layouts of the paper's benchmarks (README.md, "Other data sets"). The loader, the frame cache, the sampler
 // and the evaluation read only this form. Torch-free.
 //
 // A split is a list of (video, caption) pairs. A "video" is a key that the frame source resolves
@@ -70,7 +70,7 @@ struct VideoGroups {
 };
 VideoGroups group_by_video(const std::vector<Pair>& pairs, const std::string& source);
 
-// Our caption-set file (docs/datasets.md): one JSON object
+// Our caption-set file (README.md, "Other data sets"): one JSON object
 //   {"format": "cma.caption_set", "version": 1, "test_protocol": "single" | "multi_caption",
 //    "train": [{"video": "id", "captions": ["...", ...]}, ...], "test": [...]}
 // Train pairs are expanded video by video, caption by caption, in file order.

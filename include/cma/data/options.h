@@ -24,7 +24,7 @@ enum class BadVideos {
 };
 const std::vector<std::pair<std::string, BadVideos>>& bad_videos_names();
 
-// Which annotation layout --anno_path holds (data/caption_sets.h, docs/datasets.md).
+// Which annotation layout --anno_path holds (data/caption_sets.h, README.md, "Other data sets").
 enum class Datatype { Msrvtt, Msvd, Vatex, Didemo, ActivityNet, Lsmdc, Flickr30k, Coco, CaptionSet };
 const std::vector<std::pair<std::string, Datatype>>& datatype_names();
 
