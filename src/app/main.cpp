@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"cma: Cross-Modal Adapter training for CLIP video-text retrieval"};
   app.require_subcommand(1);
+  cma::app::add_demo_command(app);
   cma::app::add_info_command(app);
   cma::app::add_bench_command(app);
   cma::app::add_train_command(app);

@@ -36,8 +36,11 @@ RunData open_run_data(const DataOptions& o, const std::string& weights_path, int
   r.frames = make_frame_source(r.options);
   prepare_split(r.splits.train, needed.train, "train", r.splits.train_source, *r.frames, o);
   prepare_split(r.splits.test, needed.test, "test", r.splits.test_source, *r.frames, o);
-  log::info("data", "{} training pairs, {} test pairs, frames from {}", r.splits.train.size(), r.splits.test.size(),
-            o.frames_cache.empty() ? o.features_path : o.frames_cache);
+  // Only the splits this run uses: an evaluation has no training pairs to speak of.
+  std::string counts;
+  if (needed.train) counts += std::to_string(r.splits.train.size()) + " training pairs, ";
+  if (needed.test) counts += std::to_string(r.splits.test.size()) + " test pairs, ";
+  log::info("data", "{}frames from {}", counts, o.frames_cache.empty() ? o.features_path : o.frames_cache);
   return r;
 }
 

@@ -115,14 +115,27 @@ std::vector<WorldClip> write_tree(const std::string& root, const WorldOptions& o
   const fs::path anns = world_anno_path(root), frames = world_features_path(root);
   fs::create_directories(anns);
   fs::create_directories(frames);
+  // world_clips.json is written last and removed first: a tree that has it is complete (world_present).
+  fs::remove(anns / "world_clips.json");
+  for (const WorldClip& c : clips) write_frames(frames, c, o);
   write_data_json(anns, o, clips);
   write_split_csvs(anns, clips);
   write_clips_json(anns, clips);
-  for (const WorldClip& c : clips) write_frames(frames, c, o);
   return clips;
 }
 
 }  // namespace
+
+bool world_present(const std::string& root, const WorldOptions& o) {
+  const fs::path anns = world_anno_path(root);
+  if (!fs::exists(anns / "world_clips.json")) return false;
+  try {
+    const auto data = nlohmann::json::parse(read_text((anns / "MSRVTT_data.json").string()));
+    return data.contains("info") && data["info"] == options_json(o);
+  } catch (const std::exception&) {
+    return false;  // unreadable or not ours: written again
+  }
+}
 
 bool world_jpeg_available() { return jpeg_encoder_available(); }
 

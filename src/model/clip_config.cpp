@@ -18,7 +18,7 @@ ClipConfig ClipConfig::preset(const std::string& name) {
     c.embed_dim = 128;
     c.image_resolution = 64;
     c.vision_layers = 4;
-    c.vision_width = 192;
+    c.vision_width = 128;
     c.vision_patch_size = 16;
     c.transformer_width = 128;
     c.transformer_heads = 2;

@@ -229,6 +229,13 @@ void assign_adapters(ClipModelImpl& model, const TensorMap& tensors, const std::
   copy_named(model.adapter_tensors(), tensors, source, "adapter ", [&](const std::string&) { return shape; });
 }
 
+void save_backbone(const ClipModelImpl& model, const std::string& path,
+                   const std::map<std::string, std::string>& metadata) {
+  TensorMap out;
+  for (const auto& kv : model.backbone_tensors()) out[kv.first] = kv.second.detach().to(torch::kFloat);
+  save_tensors(path, out, metadata);
+}
+
 void save_adapters(const ClipModelImpl& model, const std::string& path,
                    const std::map<std::string, std::string>& extra_metadata) {
   const auto& c = model.config();

@@ -33,7 +33,7 @@ void check_device(const std::string& device) {
 
 const std::vector<std::pair<std::string, Tune>>& tune_names() {
   static const std::vector<std::pair<std::string, Tune>> names = {
-      {"adapters", Tune::Adapters}, {"full", Tune::Full}, {"none", Tune::None}};
+      {"adapters", Tune::Adapters}, {"full", Tune::Full}, {"none", Tune::None}, {"clip", Tune::Clip}};
   return names;
 }
 
@@ -52,9 +52,11 @@ std::string to_string(Tune t) {
 
 void TrainOptions::validate() const {
   optim.validate();
-  require(!(loss == LossScope::Local && tune == Tune::Full),
-          "--loss local trains adapters only (with --tune full, logit_scale's gradient would be split over ranks); "
-          "use --loss global with --tune full");
+  require(!(loss == LossScope::Local && trains_backbone(tune)),
+          "--loss local trains adapters only (with --tune " + to_string(tune) +
+              ", logit_scale's gradient would be split over ranks); use --loss global with it");
+  require(!(tune == Tune::Clip && !adapters.empty()),
+          "--tune clip trains CLIP without adapters; drop --adapters " + adapters + " (or use --tune full)");
   require(clip_lr >= 0, "--clip_lr must be >= 0, got " + std::to_string(clip_lr));
   require(epochs >= 1, "--epochs must be >= 1, got " + std::to_string(epochs));
   require(batch_size >= 1, "--batch_size must be >= 1, got " + std::to_string(batch_size));

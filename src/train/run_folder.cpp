@@ -46,6 +46,8 @@ std::string RunFolder::epoch_adapters_path(int64_t epoch) const {
 }
 std::string RunFolder::best_adapters_path() const { return dir_ + "/adapters_best.safetensors"; }
 std::string RunFolder::last_adapters_path() const { return dir_ + "/adapters_last.safetensors"; }
+std::string RunFolder::best_backbone_path() const { return dir_ + "/backbone_best.safetensors"; }
+std::string RunFolder::last_backbone_path() const { return dir_ + "/backbone_last.safetensors"; }
 bool RunFolder::has_checkpoint() const { return fs::exists(checkpoint_path()); }
 
 void RunFolder::create(const std::string& dir) {
@@ -89,8 +91,9 @@ void RunFolder::start_new(const nlohmann::json& resolved_config) {
   int removed = 0;
   for (const auto& e : fs::directory_iterator(dir_)) {
     const auto name = e.path().filename().string();
-    const bool adapters = name.rfind("adapters_", 0) == 0 && e.path().extension() == ".safetensors";
-    if (adapters || name == "metrics.jsonl" || name == "eval.json" || name == "gallery.png" ||
+    const bool weights = (name.rfind("adapters_", 0) == 0 || name.rfind("backbone_", 0) == 0) &&
+                         e.path().extension() == ".safetensors";
+    if (weights || name == "metrics.jsonl" || name == "eval.json" || name == "gallery.png" ||
         name == "checkpoint.safetensors") {
       fs::remove(e.path());
       ++removed;

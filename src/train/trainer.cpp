@@ -4,6 +4,7 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <map>
 
 #include "cma/core/error.h"
 #include "cma/core/log.h"
@@ -56,9 +57,14 @@ void Trainer::build_model(const std::string& weights) {
   int64_t n = 0, total = 0;
   for (const auto& kv : trainable_) n += kv.second.numel();
   for (const auto& kv : model_->named_parameters(true)) total += kv.value().numel();
+  trainable_params_ = n;
+  backbone_params_ = 0;
+  for (const auto& kv : model_->backbone_tensors()) backbone_params_ += kv.second.numel();
   log::info("train", "model: {}; {} on {}", model_->config().describe(), precision.describe(), device_.str());
-  log::info("train", "tune {}: {} of {} parameters train ({:.2f}%)", to_string(cfg_.train.tune), n, total,
-            100.0 * n / total);
+  if (trains()) {
+    log::info("train", "tune {}: {} of {} parameters train ({:.2f}%)", to_string(cfg_.train.tune), n, total,
+              100.0 * n / total);
+  }
 }
 
 void Trainer::build_schedule() {
@@ -123,8 +129,11 @@ int Trainer::run() {
   state_.finished = state_.epoch >= cfg_.train.epochs;
   write_checkpoint();
   if (comm_.rank() == 0) {
-    model::save_adapters(*model_, folder_.last_adapters_path(),
-                         {{"epoch", std::to_string(state_.epoch)}, {"step", std::to_string(state_.global_step)}});
+    const std::map<std::string, std::string> where = {{"epoch", std::to_string(state_.epoch)},
+                                                      {"step", std::to_string(state_.global_step)}};
+    model::save_adapters(*model_, folder_.last_adapters_path(), where);
+    // A fully fine-tuned model is the backbone as much as the adapters: without it the run is lost.
+    if (trains_backbone(cfg_.train.tune)) model::save_backbone(*model_, folder_.last_backbone_path(), where);
   }
   if (!state_.finished) {
     log::info("train", "stopped at --max-steps {} (epoch {}); adapters in {}; a higher --max-steps continues the run",

@@ -8,11 +8,13 @@
 namespace cma::train {
 namespace {
 
+// In eval.json's and metrics.jsonl's key names (R1 R5 R10 MR MeanR, the reference's log keys), so
+// that a number on the console can be found in the files by its name.
 void log_metrics(const char* label, const eval::TwoWay& m) {
-  log::info("eval", "{} text-to-video: R@1 {:.1f} R@5 {:.1f} R@10 {:.1f} MdR {:.1f} MnR {:.1f}", label, m.t2v.r1,
-            m.t2v.r5, m.t2v.r10, m.t2v.median_rank, m.t2v.mean_rank);
-  log::info("eval", "{} video-to-text: R@1 {:.1f} R@5 {:.1f} R@10 {:.1f} MdR {:.1f} MnR {:.1f}", label, m.v2t.r1,
-            m.v2t.r5, m.v2t.r10, m.v2t.median_rank, m.v2t.mean_rank);
+  for (const auto& [dir, r] : {std::pair<const char*, const eval::RetrievalMetrics&>{"t2v", m.t2v}, {"v2t", m.v2t}}) {
+    log::info("eval", "{}{}{}: R1 {:.1f} R5 {:.1f} R10 {:.1f} MR {:.1f} MeanR {:.1f}", label, *label ? " " : "", dir,
+              r.r1, r.r5, r.r10, r.median_rank, r.mean_rank);
+  }
 }
 
 // Token ids [N, max_words] of every caption, in order.
@@ -58,7 +60,9 @@ eval::EvalResult Trainer::evaluate() {
   // Each rank scores a block of caption rows of the gathered embeddings, and every rank computes
   // the metrics from the gathered matrix. Only rank 0 logs and writes them.
   const auto& test = data_.splits.test;
-  nlohmann::json counts = {{"pairs", test.size()}};
+  nlohmann::json counts = {{"pairs", test.size()},
+                           {"trainable_params", cfg_.train.tune == Tune::None ? 0 : trainable_params_},
+                           {"backbone_params", backbone_params_}};
   std::vector<int64_t> captions_per_video;
   std::vector<std::string> columns;  // the matrix's videos, in column order
   eval::Embeddings emb;

@@ -112,6 +112,9 @@ void Trainer::after_epoch() {
       state_.best_epoch = epoch;
       if (comm_.rank() == 0) {
         model::save_adapters(*model_, folder_.best_adapters_path(), {{"epoch", std::to_string(epoch)}});
+        if (trains_backbone(cfg_.train.tune)) {
+          model::save_backbone(*model_, folder_.best_backbone_path(), {{"epoch", std::to_string(epoch)}});
+        }
       }
       log::info("train", "new best text-to-video R@1 {:.2f} at epoch {}", r.plain.t2v.r1, epoch);
     }

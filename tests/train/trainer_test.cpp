@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 
 #include "cma/core/error.h"
 #include "cma/core/safetensors.h"
@@ -158,6 +159,59 @@ TEST(TuneModes, FullTrainsTheBackboneAtClipLrAndAdaptersAtLr) {
   const auto params = t.model().named_parameters(true);
   ASSERT_GT(params.size(), 10u);
   for (const auto& kv : params) EXPECT_TRUE(kv.value().requires_grad()) << kv.key();
+}
+
+// --tune clip (pretraining, or fine-tuning without adapters): the backbone trains, the adapters are
+// zero and stay so, and the trained CLIP is saved in OpenAI's names where --weights reads it back
+// into the same model.
+TEST(TuneModes, ClipTrainsTheBackboneAloneAndSavesItForWeights) {
+  const auto tree = make_tiny_tree("tuneclip");
+  auto c = tiny_run(tree, "tune_clip");
+  c.train.tune = train::Tune::Clip;
+  c.train.clip_lr = 1e-3;
+  c.train.epochs = 1;
+  auto comm = dist::make_single_process();
+  train::Trainer t(c, *comm);
+  ASSERT_EQ(t.run(), 0);
+  for (const auto& kv : t.model().adapter_tensors()) {
+    EXPECT_EQ(kv.second.abs().max().item<double>(), 0.0) << kv.first;
+    EXPECT_FALSE(kv.second.requires_grad()) << kv.first;
+  }
+  auto fresh = model::build_model("random:tiny", c.model, c.train.seed);
+  const auto trained = t.model().backbone_tensors();
+  EXPECT_GT((trained.at("token_embedding.weight") - fresh->backbone_tensors().at("token_embedding.weight")).abs().max().item<double>(), 0);
+
+  const std::string saved = c.train.output_dir + "/backbone_last.safetensors";
+  ASSERT_TRUE(std::filesystem::exists(saved));
+  ASSERT_TRUE(std::filesystem::exists(c.train.output_dir + "/backbone_best.safetensors"));
+  EXPECT_TRUE(st::File(saved).checksum_verified());
+  auto reloaded = model::build_model(saved, c.model, c.train.seed);
+  EXPECT_EQ(reloaded->config().describe(), t.model().config().describe());
+  for (const auto& kv : reloaded->backbone_tensors()) {
+    EXPECT_TRUE(torch::equal(kv.second, trained.at(kv.first))) << kv.first;
+  }
+  // A new run in the folder leaves no backbone of the old one behind.
+  auto again = tiny_run(tree, "tune_clip");
+  again.train.max_steps = 1;
+  train::Trainer t2(again, *comm);
+  ASSERT_EQ(t2.run(), 0);
+  EXPECT_FALSE(std::filesystem::exists(c.train.output_dir + "/backbone_best.safetensors"));
+}
+
+TEST(TuneModes, ClipRefusesAnAdaptersFile) {
+  train::TrainOptions o;
+  o.tune = train::Tune::Clip;
+  o.adapters = "a.safetensors";
+  EXPECT_THROW(
+      {
+        try {
+          o.validate();
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("--tune clip trains CLIP without adapters"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      Error);
 }
 
 TEST(TuneModes, NoneEvaluatesWithoutTraining) {

@@ -17,6 +17,7 @@ void add_eval_command(CLI::App& app);
 void add_prepare_command(CLI::App& app);
 void add_synthetic_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
 
 // The process exit code a command asks for (0 unless set; 130/143 after a signal stop).
 int& exit_code();

@@ -157,6 +157,10 @@ Image render_world_frame(const WorldClip& clip, int frame);
 inline std::string world_anno_path(const std::string& root) { return root + "/anns"; }
 inline std::string world_features_path(const std::string& root) { return root + "/frames"; }
 
+// Whether `root` holds a complete tree that write_world(root, o) would write (the same options in
+// MSRVTT_data.json's "info"), so that it need not be written again.
+bool world_present(const std::string& root, const WorldOptions& o);
+
 // Whether this build can write JPEG frames (it found TurboJPEG).
 bool world_jpeg_available();
 // ".jpg" or ".bmp": what `f` writes in this build (Auto resolved).

@@ -44,6 +44,11 @@ void load_backbone(ClipModelImpl& model, const TensorMap& weights, const std::st
 // CLIP's own initialisation scheme (normal with CLIP's stds), for demos and tests.
 void random_init_backbone(ClipModelImpl& model);
 
+// The backbone (no adapters) as fp32 safetensors in OpenAI's tensor names, with a checksum: what
+// --tune full trained, readable by --pretrained_clip_name like a converted ViT-B-32.pt.
+void save_backbone(const ClipModelImpl& model, const std::string& path,
+                   const std::map<std::string, std::string>& metadata = {});
+
 // Adapter files: reference tensor names, metadata format/version/r/ds/activation/widths/layers.
 void save_adapters(const ClipModelImpl& model, const std::string& path,
                    const std::map<std::string, std::string>& extra_metadata = {});

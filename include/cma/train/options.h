@@ -13,7 +13,10 @@ enum class Tune {
   Adapters,  // the paper: adapters at --lr, the backbone frozen
   Full,      // CLIP4Clip's baseline: adapters at --lr and the whole backbone at --clip_lr
   None,      // nothing: zero-shot evaluation
+  Clip,      // CLIP alone at --clip_lr, adapters zeroed and frozen: pretraining, or fine-tuning without adapters
 };
+// Whether the policy trains the backbone (its run then saves it: backbone_*.safetensors).
+inline bool trains_backbone(Tune t) { return t == Tune::Full || t == Tune::Clip; }
 // How ranks share the contrastive loss (train/step.h).
 enum class LossScope {
   Global,  // every rank scores the whole global batch (the reference): logits B x B per rank
@@ -21,14 +24,14 @@ enum class LossScope {
 };
 const std::vector<std::pair<std::string, LossScope>>& loss_scope_names();
 
-// The flag's spelling of each policy ("adapters", "full", "none").
+// The flag's spelling of each policy ("adapters", "full", "none", "clip").
 const std::vector<std::pair<std::string, Tune>>& tune_names();
 std::string to_string(Tune t);
 
 struct TrainOptions {
   OptimizerOptions optim;               // lr, schedule, Adam constants, decay, clipping
   double clip_lr = 1e-7;                // learning rate of backbone tensors with --tune full
-  Tune tune = Tune::Adapters;           // adapters (the paper) | full (CLIP4Clip baseline) | none (zero-shot)
+  Tune tune = Tune::Adapters;           // adapters (the paper) | full (CLIP4Clip baseline) | none (zero-shot) | clip
   LossScope loss = LossScope::Global;   // global (the reference) | local (logits memory linear in the batch)
   int epochs = 5;                       // passes over the training pairs
   int batch_size = 128;                 // global batch, split evenly over ranks

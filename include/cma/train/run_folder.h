@@ -5,6 +5,8 @@
 //   eval.json                      the latest evaluation's metrics
 //   adapters_epoch<N>.safetensors  adapters after epoch N; adapters_best.safetensors, best R@1
 //   adapters_last.safetensors      adapters where the run ended (its last epoch, or --max-steps)
+//   backbone_best.safetensors,     with --tune full: the trained CLIP (OpenAI's names) at the best
+//   backbone_last.safetensors      evaluation and where the run ended; --pretrained_clip_name reads them
 //   checkpoint.safetensors         everything an exact resume needs (train/checkpoint.h)
 //   eval_<label>.json              an evaluation-only run (cma eval) into a folder holding a
 //                                  training run: the training's own files stay as they were
@@ -34,6 +36,8 @@ class RunFolder {
   std::string epoch_adapters_path(int64_t epoch) const;
   std::string best_adapters_path() const;
   std::string last_adapters_path() const;
+  std::string best_backbone_path() const;
+  std::string last_backbone_path() const;
   bool has_checkpoint() const;
 
   // Creates `dir` (and its parents), or throws naming --output_dir and why it cannot be a

@@ -79,6 +79,8 @@ class Trainer {
   double window_loss_ = 0, window_time_ = 0, window_wait_ = 0;
   int64_t window_steps_ = 0, window_clips_ = 0;
   int stop_signal_ = 0;
+  // Reported with every evaluation: what this model's tuning trains, against the CLIP it adapts.
+  int64_t trainable_params_ = 0, backbone_params_ = 0;
 };
 
 }  // namespace cma::train

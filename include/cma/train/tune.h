@@ -16,7 +16,8 @@ struct Trainables {
 
 // Sets requires_grad on the model's parameters as `o.tune` says and groups them:
 // Adapters: the adapters at --lr. Full: the adapters at --lr, every backbone tensor at --clip_lr
-// (logit_scale included, as CLIP4Clip trains it). None: nothing. Biases get no weight decay.
+// (logit_scale included, as CLIP4Clip trains it). Clip: the backbone at --clip_lr, the adapters
+// zeroed and frozen. None: nothing. Biases get no weight decay.
 Trainables select_trainables(model::ClipModelImpl& m, const TrainOptions& o);
 
 }  // namespace cma::train
