@@ -88,6 +88,11 @@ std::string findings(const DemoReport& r) {
   } else {
     o << fixed(-gap, 1) << " points " << (gap < 0 ? "below" : "level with") << " the adapters.\n";
   }
+  // R@1 alone hides how far down the list each method puts the right clip.
+  const double r5_gap = full->t2v.value("R5", 0.0) - ad->t2v.value("R5", 0.0);
+  o << "- At R@5 full fine-tuning reaches " << fixed(full->t2v.value("R5", 0.0), 1) << " and the adapters "
+    << fixed(ad->t2v.value("R5", 0.0), 1) << " (zero-shot " << fixed(zero->t2v.value("R5", 0.0), 1) << "): "
+    << (r5_gap > 2 ? "the adapters do not get as close there.\n" : "the adapters are as close there.\n");
   return o.str();
 }
 

@@ -165,6 +165,13 @@ TEST(Cli, DemoPathSyntheticPrepareTrainEval) {
   const auto j = nlohmann::json::parse(slurp(root + "/eval/eval.json"));
   EXPECT_TRUE(j.contains("plain") && j.contains("dsl")) << j.dump();
   EXPECT_NE(r.output.find("[DSL re-weighted]"), std::string::npos) << r.output;
+  // An evaluation says nothing about training, and prints each metric under its name in eval.json.
+  for (const char* training_only : {"training pairs", "parameters train"}) {
+    EXPECT_EQ(r.output.find(training_only), std::string::npos) << "'" << training_only << "' in:\n" << r.output;
+  }
+  for (const char* key : {"t2v: R1 ", " R5 ", " R10 ", " MR ", " MeanR ", "v2t: R1 "}) {
+    EXPECT_NE(r.output.find(key), std::string::npos) << "'" << key << "' not in:\n" << r.output;
+  }
 }
 
 TEST(Cli, MpirunTwoRanksTrain) {
