@@ -1,19 +1,27 @@
-// `cma bench step`: forward, backward and optimizer step of one training step, median of N.
-// Runs the pruned model and, with --baseline, the same step without the exact savings, and prints
-// their ratio from the same run.
+// `cma bench step`: forward, backward and optimizer step of one training step, median of N, for
+// each precision and CPU matrix library asked for, and the reference's own step run beside them
+// (its benchmark script, when given) so that every ratio comes from one run on one machine.
 #include <CLI/CLI.hpp>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <regex>
+#include <sstream>
 
+#include "cma/app/child_process.h"
 #include "cma/app/commands.h"
+#include "cma/app/machine.h"
 #include "cma/core/error.h"
 #include "cma/dist/communicator.h"
+#include "cma/model/cpu_gemm.h"
 #include "cma/model/weights.h"
 #include "cma/train/optimizer.h"
 #include "cma/train/step.h"
@@ -28,7 +36,11 @@ struct StepArgs {
   int words = 32;      // tokens per caption
   int steps = 3;       // timed steps (after one warm-up step)
   int threads = 0;     // 0: all cores
-  bool baseline = true;
+  std::string precisions = "fp32,bf16";
+  std::string gemms = "onednn,openblas";  // fp32 runs each; the first is cma's, bf16 runs on it
+  bool unpruned = false;                  // also the step without the last block's pruning
+  std::string reference;                  // the reference's step benchmark script
+  std::string python = "python3";
   model::ModelOptions model;
 };
 
@@ -37,8 +49,22 @@ struct Timing {
   double total() const { return forward + backward + optim; }
 };
 
+struct Variant {
+  std::string label;  // "cma fp32 oneDNN"
+  Timing median;
+};
+
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
 }
 
 Timing time_step(model::ClipModelImpl& m, dist::Communicator& comm, train::BertAdam& adam,
@@ -70,8 +96,7 @@ Timing median_of(std::vector<Timing> v) {
           med([](const Timing& t) { return t.optim; })};
 }
 
-Timing run_variant(model::ClipModelImpl& m, bool prune, const StepArgs& a) {
-  m.prune_last_block = prune;
+Timing run_variant(model::ClipModelImpl& m, const std::string& label, const StepArgs& a) {
   const auto& c = m.config();
   torch::manual_seed(0);
   auto ids = torch::randint(1, c.vocab_size - 2, {a.batch, a.words}, torch::kLong);
@@ -82,9 +107,11 @@ Timing run_variant(model::ClipModelImpl& m, bool prune, const StepArgs& a) {
   train::BertAdam adam(train::make_param_groups(m.adapter_tensors(), o.lr, o.weight_decay), o, 100.0);
   auto comm = dist::make_single_process();
   const train::StepInputs in{ids, video, mask};
-  time_step(m, *comm, adam, in);  // warm-up: allocator and thread pool
+  time_step(m, *comm, adam, in);  // warm-up: allocator and thread pools
   if (const char* trace = std::getenv("CMA_PROFILE_TRACE")) {  // a Chrome trace of one step, for tuning
-    torch::autograd::profiler::RecordProfile profile(std::string(trace) + (prune ? ".pruned.json" : ".json"));
+    std::string name = label;
+    std::replace(name.begin(), name.end(), ' ', '_');
+    torch::autograd::profiler::RecordProfile profile(std::string(trace) + "." + name + ".json");
     time_step(m, *comm, adam, in);
   }
   std::vector<Timing> all;
@@ -92,23 +119,105 @@ Timing run_variant(model::ClipModelImpl& m, bool prune, const StepArgs& a) {
   return median_of(all);
 }
 
-void print_timing(const char* label, const Timing& t) {
-  std::printf("%-10s forward %7.3f s  backward %7.3f s  optimizer %7.4f s  step %7.3f s\n", label, t.forward,
-              t.backward, t.optim, t.total());
+void print_timing(const Variant& v) {
+  std::printf("%-22s forward %7.3f s  backward %7.3f s  optimizer %7.4f s  step %7.3f s\n", v.label.c_str(),
+              v.median.forward, v.median.backward, v.median.optim, v.median.total());
+  std::fflush(stdout);
+}
+
+// The reference's step through its own benchmark script (`python SCRIPT BATCH FRAMES STEPS THREADS`:
+// one warm-up step, then STEPS timed, printing "median <seconds> s/step"). Throws with its output's
+// tail when it fails.
+double run_reference(const StepArgs& a, int threads) {
+  namespace fs = std::filesystem;
+  const fs::path log = fs::temp_directory_path() / ("cma_bench_reference_" + std::to_string(::getpid()) + ".txt");
+  const auto r = run_child(a.python,
+                           {a.reference, std::to_string(a.batch), std::to_string(a.frames), std::to_string(a.steps),
+                            std::to_string(threads)},
+                           log.string(), nullptr);
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  fs::remove(log);
+  std::smatch m;
+  const std::string out = text.str();
+  if (r.exit_code != 0 || !std::regex_search(out, m, std::regex("median ([0-9.eE+-]+) s/step"))) {
+    const std::string tail = out.size() > 2000 ? out.substr(out.size() - 2000) : out;
+    throw Error("the reference's benchmark (" + a.python + " " + a.reference + ") " +
+                (r.exit_code != 0 ? "exited with " + std::to_string(r.exit_code) : "printed no 'median ... s/step'") +
+                ":\n" + tail);
+  }
+  return std::stod(m[1]);
 }
 
 void run_bench_step(const StepArgs& a) {
-  const int threads = set_threads(a.threads);
+  const auto precisions = split_list(a.precisions);
+  const auto gemms = split_list(a.gemms);
+  for (const auto& p : precisions) require(p == "fp32" || p == "bf16", "--precision: '" + p + "' is not fp32 or bf16");
+  require(!precisions.empty() && !gemms.empty(), "--precision and --cpu_gemm each need at least one value");
+  for (const auto& g : gemms) model::parse_cpu_gemm(g);  // refuses a bad name before any work
+  require(a.reference.empty() || std::filesystem::is_regular_file(a.reference),
+          "--reference " + a.reference + ": no such file (the reference's step benchmark, ref_step_bench.py)");
+
+  int threads = set_threads(a.threads, gemms.front());
   auto m = model::build_model(a.weights, a.model, 0);
   m->train();
+  std::printf("cpu: %s | bf16 products: %s\n", cpu_description().c_str(),
+              model::native_bf16_gemm() ? "native (oneDNN)" : "in fp32, rounded to bf16 (no AVX-512 BW/VL/DQ)");
   std::printf("model %s | %d clips x %d frames, %d-token captions | %d threads | median of %d steps\n",
               m->config().describe().c_str(), a.batch, a.frames, a.words, threads, a.steps);
-  const Timing ours = run_variant(*m, true, a);
-  print_timing("cma", ours);
-  if (a.baseline) {
-    const Timing base = run_variant(*m, false, a);
-    print_timing("unpruned", base);
-    std::printf("ratio cma / unpruned (same run): %.3f\n", ours.total() / base.total());
+
+  // The reference first: a broken Python environment fails before minutes of timing.
+  double ref = -1;
+  if (!a.reference.empty()) {
+    std::printf("reference: %s %s ...\n", a.python.c_str(), a.reference.c_str());
+    std::fflush(stdout);
+    ref = run_reference(a, threads);
+    std::printf("%-22s step %7.3f s (its own median of %d steps)\n", "reference fp32", ref, a.steps);
+  }
+
+  // fp32 first: the bf16 conversion of the backbone cannot be undone.
+  std::vector<Variant> done;
+  const bool fp32 = std::count(precisions.begin(), precisions.end(), "fp32") > 0;
+  const bool bf16 = std::count(precisions.begin(), precisions.end(), "bf16") > 0;
+  if (fp32) {
+    for (const auto& g : gemms) {
+      set_threads(a.threads, g);
+      const std::string label = std::string("cma fp32 ") + model::cpu_gemm_name(model::parse_cpu_gemm(g));
+      done.push_back({label, run_variant(*m, label, a)});
+      print_timing(done.back());
+    }
+    if (a.unpruned) {
+      set_threads(a.threads, gemms.front());
+      m->prune_last_block = false;
+      done.push_back({"cma fp32 unpruned", run_variant(*m, "unpruned", a)});
+      m->prune_last_block = true;
+      print_timing(done.back());
+    }
+  }
+  if (bf16) {
+    set_threads(a.threads, gemms.front());
+    model::Precision p;
+    p.backbone = torch::kBFloat16;
+    m->apply_precision(p);
+    const std::string label = std::string("cma bf16 ") + model::cpu_gemm_name(model::parse_cpu_gemm(gemms.front()));
+    done.push_back({label, run_variant(*m, label, a)});
+    print_timing(done.back());
+  }
+
+  const Variant& ours = done.front();
+  for (size_t i = 1; i < done.size(); ++i) {
+    if (done[i].label.rfind("cma fp32", 0) == 0) {
+      std::printf("ratio %s / %s (same run): %.3f\n", ours.label.c_str(), done[i].label.c_str(),
+                  ours.median.total() / done[i].median.total());
+    }
+  }
+  if (ref < 0) {
+    std::printf("reference: not run (--reference PATH or $CMA_REF_STEP_BENCH: the reference's step benchmark)\n");
+    return;
+  }
+  for (const auto& v : done) {
+    std::printf("ratio %s / reference fp32 (same run): %.3f\n", v.label.c_str(), v.median.total() / ref);
   }
 }
 
@@ -116,14 +225,25 @@ void run_bench_step(const StepArgs& a) {
 
 void add_bench_step(CLI::App& bench) {
   auto a = std::make_shared<StepArgs>();
+  if (const char* ref = std::getenv("CMA_REF_STEP_BENCH")) a->reference = ref;
+  if (const char* py = std::getenv("CMA_PYTHON")) a->python = py;
   auto* cmd = bench.add_subcommand("step", "Time forward, backward and optimizer step of one training step");
   cmd->add_option("--weights", a->weights, "CLIP weights file, or random:<preset>")->capture_default_str();
   cmd->add_option("--batch", a->batch, "clips per step")->capture_default_str();
   cmd->add_option("--frames", a->frames, "frames per clip")->capture_default_str();
   cmd->add_option("--words", a->words, "tokens per caption")->capture_default_str();
   cmd->add_option("--steps", a->steps, "timed steps (median reported)")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "intra-op threads (0: all cores)")->capture_default_str();
-  cmd->add_flag("!--no-baseline", a->baseline, "skip the unpruned baseline");
+  cmd->add_option("--threads", a->threads, "compute threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--precision", a->precisions, "comma-separated: fp32, bf16 (backbone dtype)")->capture_default_str();
+  cmd->add_option("--cpu_gemm", a->gemms,
+                  "comma-separated CPU matrix libraries for fp32 (onednn, openblas, auto); bf16 uses the first")
+      ->capture_default_str();
+  cmd->add_flag("--unpruned", a->unpruned, "also time the step without the last block's pruning");
+  cmd->add_option("--reference", a->reference,
+                  "the reference's step benchmark (ref_step_bench.py; default $CMA_REF_STEP_BENCH), run with "
+                  "--python and the same batch, frames, steps and threads");
+  cmd->add_option("--python", a->python, "Python for --reference (default $CMA_PYTHON, else python3)")
+      ->capture_default_str();
   cmd->callback([a] {
     require(a->batch > 0 && a->frames > 0 && a->words > 1 && a->steps > 0,
             "--batch, --frames, --steps must be > 0 and --words > 1");

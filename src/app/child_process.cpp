@@ -43,7 +43,7 @@ ChildResult run_child(const std::string& exe, const std::vector<std::string>& ar
   if (pid == 0) {
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
-    ::execv(exe.c_str(), argv.data());
+    ::execvp(exe.c_str(), argv.data());
     ::_exit(127);  // exec failed; the parent reports the exit code
   }
   ::close(log_fd);

@@ -95,6 +95,10 @@ void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
       .on_resume(OnResume::Free);
   b.bind("train", "device", &t.device, "cpu | cuda | cuda:N");
   b.bind("train", "threads", &t.threads, "compute threads (0: all cores)").on_resume(OnResume::Free);
+  b.bind("train", "cpu_gemm", &t.cpu_gemm,
+         "CPU matrix products: auto (oneDNN when LibTorch has it) | onednn (one thread pool for everything) | "
+         "openblas (OpenBLAS's own threads; elementwise ops on one)")
+      .on_resume(OnResume::Free);
 
   // How ranks meet, and how results are printed, never change what is trained.
   b.bind("dist", "dist_backend", &c.dist.backend, "auto | none | gloo | nccl").on_resume(OnResume::Free);

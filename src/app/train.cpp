@@ -20,7 +20,7 @@ struct RunCommand {
 int run_training(train::RunConfig& c) {
   const auto launch = dist::launch_info_from_env();
   log::set_rank(launch.rank);
-  set_threads(c.train.threads);
+  set_threads(c.train.threads, c.train.cpu_gemm);
   if (launch.rank == 0) {
     train::RunFolder::create(c.train.output_dir);
     log::add_file_sink(c.train.output_dir + "/log.txt");

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "cma/core/error.h"
+#include "cma/model/cpu_gemm.h"
 #include "cma/model/item_gemm.h"
 
 namespace cma::model {
@@ -40,7 +41,11 @@ VisionTransformerImpl::VisionTransformerImpl(const ClipConfig& c) {
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& images, const AdapterBank& adapters,
                                              bool prune_last_block) {
   const auto dtype = conv1->weight.scalar_type();
-  auto x = conv1(images.to(dtype));                                      // [BF, Dv, g, g]
+  // The patch embedding: bf16 without a native path convolves in fp32 and rounds, like a product.
+  auto x = emulate_bf16(conv1->weight)
+               ? torch::conv2d(images.to(torch::kFloat), conv1->weight.to(torch::kFloat), {},
+                               conv1->options.stride()).to(dtype)
+               : conv1(images.to(dtype));                                // [BF, Dv, g, g]
   const int64_t BF = x.size(0), D = x.size(1);
   x = x.reshape({BF, D, -1}).permute({0, 2, 1});                         // [BF, g*g, Dv]
   auto cls = class_embedding.to(dtype).expand({BF, 1, D});               // [BF, 1, Dv]
@@ -196,6 +201,7 @@ torch::Tensor ClipModelImpl::encode_text(const torch::Tensor& ids) {
 torch::Tensor ClipModelImpl::encode_video(const torch::Tensor& video) {
   const int64_t B = video.size(0), F = video.size(1);
   auto frames = video.reshape({B * F, video.size(2), video.size(3), video.size(4)});  // [BF, 3, R, R]
+  const ItemGroupScope video_items(F);  // evaluation: one product per video, not per frame
   auto emb = visual->forward(frames, bank(Encoder::Vision), prune_last_block);          // [BF, E]
   return emb.to(torch::kFloat).view({B, F, -1});                                       // [B, F, E]
 }

@@ -1,5 +1,6 @@
 #include "cma/model/layers.h"
 
+#include "cma/model/cpu_gemm.h"
 #include "cma/model/item_gemm.h"
 
 namespace cma::model {
@@ -36,10 +37,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& q_in, const torch::Ten
   q = q.reshape({B, Q, heads, hd}).transpose(1, 2);                                        // [B, H, Q, hd]
   k = k.reshape({B, T, heads, hd}).transpose(1, 2);                                        // [B, H, T, hd]
   v = v.reshape({B, T, heads, hd}).transpose(1, 2);                                        // [B, H, T, hd]
-  auto scores = torch::matmul(q, k.transpose(-2, -1));                                     // [B, H, Q, T]
+  auto scores = cpu_matmul(q, k.transpose(-2, -1));                                        // [B, H, Q, T]
   if (mask.defined()) scores = scores + (mask.dim() == 3 ? mask.unsqueeze(1) : mask).to(scores.scalar_type());
   auto probs = torch::softmax(scores, -1);                                                 // [B, H, Q, T]
-  auto out = torch::matmul(probs, v);                                                      // [B, H, Q, hd]
+  auto out = cpu_matmul(probs, v);                                                         // [B, H, Q, hd]
   out = out.transpose(1, 2).reshape({B, Q, D});                                            // [B, Q, D]
   return item_linear(out, out_proj->weight, out_proj->bias);                             // [B, Q, D]
 }

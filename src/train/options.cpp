@@ -70,6 +70,8 @@ void TrainOptions::validate() const {
   require(max_steps >= 0, "--max-steps must be >= 0");
   check_device(device);
   require(threads >= 0, "--threads must be >= 0");
+  require(cpu_gemm == "auto" || cpu_gemm == "onednn" || cpu_gemm == "openblas",
+          "--cpu_gemm '" + cpu_gemm + "' is not one of auto, onednn, openblas");
 }
 
 }  // namespace cma::train

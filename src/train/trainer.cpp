@@ -11,6 +11,7 @@
 #include "cma/data/batch_tensors.h"
 #include "cma/data/shuffle.h"
 #include "cma/dist/communicator.h"
+#include "cma/model/cpu_gemm.h"
 #include "cma/model/precision.h"
 #include "cma/model/weights.h"
 #include "cma/train/checkpoint.h"
@@ -49,6 +50,10 @@ void Trainer::build_model(const std::string& weights) {
   std::string note;
   const auto precision = model::resolve_precision(cfg_.model.precision, cfg_.model.adapter.convert2fp16, device_, &note);
   if (!note.empty()) log::warn("train", "{}", note);
+  if (device_.is_cpu() && precision.backbone == torch::kBFloat16 && !model::native_bf16_gemm()) {
+    log::info("train", "bf16 on a CPU without AVX-512 BW/VL/DQ: products run in fp32 and round to bf16 "
+                       "(bf16's numerics at fp32's speed; LibTorch's own bf16 fallback is far slower)");
+  }
   model_->apply_precision(precision);
   model_->to(device_);
   auto selected = select_trainables(*model_, cfg_.train);

@@ -4,6 +4,7 @@
 // (colon-separated); the test names are fixed, so CTest's cached list never hides a case.
 #include <filesystem>
 
+#include "cma/model/cpu_gemm.h"
 #include "cma/model/precision.h"
 #include "parity_util.h"
 #include "test_paths.h"
@@ -16,6 +17,7 @@ struct Target {
   std::string name;
   torch::Device device;
   model::Precision precision;
+  model::CpuGemm gemm;  // the CPU's matrix library (model/cpu_gemm.h)
   double forward;     // embeddings, logits, loss: |got - want| <= max(tol, tol * |want|)
   double gradient;    // adapter gradients: within tol of the tensor's largest magnitude
   double gradient_l2; // ... and |got - want| / |want| (L2 over the tensor) within this
@@ -42,15 +44,22 @@ std::vector<Target> targets() {
   // relative L2 error of the update (measured: at most 0.24). Single final elements may be off by
   // a few times the largest change where Adam's sign-like step followed a tiny gradient of the
   // other sign, so they are only held within 3x. Adapters and their optimizer stay fp32.
+  // oneDNN (cma's default on the CPU) and OpenBLAS (LibTorch's) hold the same fp32 tolerances.
+  // bf16 products are native on CPUs with AVX-512 BW/VL/DQ and computed in fp32 then rounded
+  // elsewhere (model/cpu_gemm.h); both hold bf16's tolerances.
+  using model::CpuGemm;
   std::vector<Target> t = {
-      {"cpu_fp32", torch::kCPU, precision_of(torch::kFloat), 1e-5, 1e-4, 1e-4, 1e-5, 1e-3, 1e-2, 1e-3},
-      {"cpu_bf16", torch::kCPU, precision_of(torch::kBFloat16), 1e-1, 2.5e-1, 1e-1, 4e-2, 3.0, 3.0, 0.35},
+      {"cpu_fp32", torch::kCPU, precision_of(torch::kFloat), CpuGemm::onednn, 1e-5, 1e-4, 1e-4, 1e-5, 1e-3, 1e-2, 1e-3},
+      {"cpu_fp32_openblas", torch::kCPU, precision_of(torch::kFloat), CpuGemm::openblas, 1e-5, 1e-4, 1e-4, 1e-5, 1e-3,
+       1e-2, 1e-3},
+      {"cpu_bf16", torch::kCPU, precision_of(torch::kBFloat16), CpuGemm::onednn, 1e-1, 2.5e-1, 1e-1, 4e-2, 3.0, 3.0,
+       0.35},
   };
 #if CMA_WITH_CUDA
   // TF32 is off in these cases (see SetUp), so CUDA fp32 holds the CPU's tolerances.
-  t.push_back({"cuda_fp32", torch::kCUDA, precision_of(torch::kFloat), 1e-5, 1e-4, 1e-4, 1e-5, 1e-3, 1e-2, 1e-3});
+  t.push_back({"cuda_fp32", torch::kCUDA, precision_of(torch::kFloat), model::CpuGemm::openblas, 1e-5, 1e-4, 1e-4, 1e-5, 1e-3, 1e-2, 1e-3});
   // fp16 has 3 more mantissa bits than bf16; not yet measured on a GPU, so it starts at bf16's bounds.
-  t.push_back({"cuda_fp16", torch::kCUDA, precision_of(torch::kHalf), 1e-1, 2.5e-1, 1e-1, 4e-2, 3.0, 3.0, 0.35});
+  t.push_back({"cuda_fp16", torch::kCUDA, precision_of(torch::kHalf), model::CpuGemm::openblas, 1e-1, 2.5e-1, 1e-1, 4e-2, 3.0, 3.0, 0.35});
 #endif
   return t;
 }
@@ -70,11 +79,13 @@ class Parity : public ::testing::TestWithParam<Target> {
     at::globalContext().setAllowTF32CuBLAS(false);
     at::globalContext().setAllowTF32CuDNN(false);
 #endif
+    model::use_cpu_gemm(t.gemm, 2);  // as `cma train` sets it, on two threads
     for (const auto& path : parity_fixtures()) {
       ASSERT_FALSE(path.empty()) << "parity fixture not found (tests/data/parity)";
       fixtures_.push_back(load_fixture(path));
     }
   }
+  void TearDown() override { model::use_cpu_gemm(model::CpuGemm::openblas, 1); }
   // The fixture's model in this target's precision and device.
   model::ClipModel model_for(const Fixture& fx) const {
     auto m = fixture_model(fx);

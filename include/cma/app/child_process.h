@@ -18,7 +18,7 @@ struct ChildResult {
 // This executable's path (/proc/self/exe), to run its own subcommands.
 std::string self_executable();
 
-// Runs `exe args...` with stdout and stderr appended to `log_path`, calling `poll` about five
+// Runs `exe args...` (exe: a path, or a name looked up in PATH) with stdout and stderr appended to `log_path`, calling `poll` about five
 // times a second until it exits. Throws cma::Error when the child cannot be started.
 ChildResult run_child(const std::string& exe, const std::vector<std::string>& args, const std::string& log_path,
                       const std::function<void()>& poll);

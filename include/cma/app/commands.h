@@ -1,5 +1,6 @@
 // One registration function per subcommand (src/app/<name>.cpp); main.cpp only dispatches.
 #pragma once
+#include <string>
 
 namespace CLI {
 class App;
@@ -22,7 +23,9 @@ void add_demo_command(CLI::App& app);
 // The process exit code a command asks for (0 unless set; 130/143 after a signal stop).
 int& exit_code();
 
-// Sets the compute threads (Debian's LibTorch defaults to 1); 0 means all cores. Returns the count.
-int set_threads(int threads);
+// Selects the CPU's matrix library (`cpu_gemm`: auto | onednn | openblas, model/cpu_gemm.h) and
+// sets the compute threads to match (Debian's LibTorch defaults to 1); 0 means all cores. Returns
+// the thread count.
+int set_threads(int threads, const std::string& cpu_gemm);
 
 }  // namespace cma::app

@@ -4,8 +4,9 @@
 // sits (OpenBLAS does), so an item's embedding could change in the last bit with its neighbours,
 // and the reference's retrieval metric counts exact ties. While an ItemGemmScope is alive on this
 // thread, item_linear multiplies each item (the first dimension) by its own GEMM of one fixed
-// shape (one batched call), so identical items get identical bits in any batch. Evaluation
-// embeds under it; training keeps the single fast GEMM.
+// shape, so identical items get identical bits in any batch (on the CPU without autograd, each
+// item's product runs on the selected library, model/cpu_gemm.h). Evaluation embeds under it.
+// Outside the scope (training) item_linear is cpu_linear: one GEMM over all rows.
 #pragma once
 #include <torch/types.h>
 
@@ -20,6 +21,20 @@ class ItemGemmScope {
 
  private:
   bool previous_;
+};
+
+// Inside an ItemGemmScope, each run of `n` consecutive first-dimension entries is one item: the
+// frames of one video, which always travel together, share one product of n times the rows (a
+// product per frame re-reads the whole weight matrix for 50 rows). Restores the previous size.
+class ItemGroupScope {
+ public:
+  explicit ItemGroupScope(int64_t n);
+  ~ItemGroupScope();
+  ItemGroupScope(const ItemGroupScope&) = delete;
+  ItemGroupScope& operator=(const ItemGroupScope&) = delete;
+
+ private:
+  int64_t previous_;
 };
 
 // x [I, T, Din] or [I, Din], w [Dout, Din], b [Dout] or undefined -> [I, T, Dout] or [I, Dout].

@@ -51,6 +51,7 @@ struct TrainOptions {
   int max_steps = 0;                    // stop after this many optimizer steps in total (0: no limit)
   std::string device = "cpu";           // cpu | cuda | cuda:N
   int threads = 0;                      // compute threads (0: all cores)
+  std::string cpu_gemm = "auto";        // auto | onednn | openblas: the CPU's matrix library (model/cpu_gemm.h)
 
   void validate() const;
 };
