@@ -150,6 +150,51 @@ double run_reference(const StepArgs& a, int threads) {
   return std::stod(m[1]);
 }
 
+// Times each variant asked for, fp32 first: the bf16 conversion of the backbone cannot be undone.
+std::vector<Variant> time_variants(model::ClipModelImpl& m, const StepArgs& a,
+                                   const std::vector<std::string>& precisions, const std::vector<std::string>& gemms) {
+  std::vector<Variant> done;
+  const auto run = [&](const std::string& label, const std::string& gemm) {
+    set_threads(a.threads, gemm);
+    done.push_back({label, run_variant(m, label, a)});
+    print_timing(done.back());
+  };
+  const auto library = [](const std::string& g) { return std::string(model::cpu_gemm_name(model::parse_cpu_gemm(g))); };
+  if (std::count(precisions.begin(), precisions.end(), "fp32") > 0) {
+    for (const auto& g : gemms) run("cma fp32 " + library(g), g);
+    if (a.unpruned) {
+      m.prune_last_block = false;
+      run("cma fp32 unpruned", gemms.front());
+      m.prune_last_block = true;
+    }
+  }
+  if (std::count(precisions.begin(), precisions.end(), "bf16") > 0) {
+    model::Precision p;
+    p.backbone = torch::kBFloat16;
+    m.apply_precision(p);
+    run("cma bf16 " + library(gemms.front()), gemms.front());
+  }
+  return done;
+}
+
+// The first variant against each other fp32 one, then every variant against the reference.
+void print_ratios(const std::vector<Variant>& done, double reference) {
+  const Variant& ours = done.front();
+  for (size_t i = 1; i < done.size(); ++i) {
+    if (done[i].label.rfind("cma fp32", 0) == 0) {
+      std::printf("ratio %s / %s (same run): %.3f\n", ours.label.c_str(), done[i].label.c_str(),
+                  ours.median.total() / done[i].median.total());
+    }
+  }
+  if (reference < 0) {
+    std::printf("reference: not run (--reference PATH or $CMA_REF_STEP_BENCH: the reference's step benchmark)\n");
+    return;
+  }
+  for (const auto& v : done) {
+    std::printf("ratio %s / reference fp32 (same run): %.3f\n", v.label.c_str(), v.median.total() / reference);
+  }
+}
+
 void run_bench_step(const StepArgs& a) {
   const auto precisions = split_list(a.precisions);
   const auto gemms = split_list(a.gemms);
@@ -159,7 +204,7 @@ void run_bench_step(const StepArgs& a) {
   require(a.reference.empty() || std::filesystem::is_regular_file(a.reference),
           "--reference " + a.reference + ": no such file (the reference's step benchmark, ref_step_bench.py)");
 
-  int threads = set_threads(a.threads, gemms.front());
+  const int threads = set_threads(a.threads, gemms.front());
   auto m = model::build_model(a.weights, a.model, 0);
   m->train();
   std::printf("cpu: %s | bf16 products: %s\n", cpu_description().c_str(),
@@ -168,57 +213,14 @@ void run_bench_step(const StepArgs& a) {
               m->config().describe().c_str(), a.batch, a.frames, a.words, threads, a.steps);
 
   // The reference first: a broken Python environment fails before minutes of timing.
-  double ref = -1;
+  double reference = -1;
   if (!a.reference.empty()) {
     std::printf("reference: %s %s ...\n", a.python.c_str(), a.reference.c_str());
     std::fflush(stdout);
-    ref = run_reference(a, threads);
-    std::printf("%-22s step %7.3f s (its own median of %d steps)\n", "reference fp32", ref, a.steps);
+    reference = run_reference(a, threads);
+    std::printf("%-22s step %7.3f s (its own median of %d steps)\n", "reference fp32", reference, a.steps);
   }
-
-  // fp32 first: the bf16 conversion of the backbone cannot be undone.
-  std::vector<Variant> done;
-  const bool fp32 = std::count(precisions.begin(), precisions.end(), "fp32") > 0;
-  const bool bf16 = std::count(precisions.begin(), precisions.end(), "bf16") > 0;
-  if (fp32) {
-    for (const auto& g : gemms) {
-      set_threads(a.threads, g);
-      const std::string label = std::string("cma fp32 ") + model::cpu_gemm_name(model::parse_cpu_gemm(g));
-      done.push_back({label, run_variant(*m, label, a)});
-      print_timing(done.back());
-    }
-    if (a.unpruned) {
-      set_threads(a.threads, gemms.front());
-      m->prune_last_block = false;
-      done.push_back({"cma fp32 unpruned", run_variant(*m, "unpruned", a)});
-      m->prune_last_block = true;
-      print_timing(done.back());
-    }
-  }
-  if (bf16) {
-    set_threads(a.threads, gemms.front());
-    model::Precision p;
-    p.backbone = torch::kBFloat16;
-    m->apply_precision(p);
-    const std::string label = std::string("cma bf16 ") + model::cpu_gemm_name(model::parse_cpu_gemm(gemms.front()));
-    done.push_back({label, run_variant(*m, label, a)});
-    print_timing(done.back());
-  }
-
-  const Variant& ours = done.front();
-  for (size_t i = 1; i < done.size(); ++i) {
-    if (done[i].label.rfind("cma fp32", 0) == 0) {
-      std::printf("ratio %s / %s (same run): %.3f\n", ours.label.c_str(), done[i].label.c_str(),
-                  ours.median.total() / done[i].median.total());
-    }
-  }
-  if (ref < 0) {
-    std::printf("reference: not run (--reference PATH or $CMA_REF_STEP_BENCH: the reference's step benchmark)\n");
-    return;
-  }
-  for (const auto& v : done) {
-    std::printf("ratio %s / reference fp32 (same run): %.3f\n", v.label.c_str(), v.median.total() / ref);
-  }
+  print_ratios(time_variants(*m, a, precisions, gemms), reference);
 }
 
 }  // namespace

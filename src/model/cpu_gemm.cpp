@@ -19,9 +19,10 @@ bool fp32_on_cpu(const torch::Tensor& x, const torch::Tensor& w, const torch::Te
   return ok(x) && ok(w) && (!b.defined() || ok(b));
 }
 
-// oneDNN's inner product on [rows, Din]. Its operands live in oneDNN's own tensor layout, so the
-// input goes in and the result comes out through one copy each (a few percent of the product);
-// the layout conversions and mkldnn_linear have LibTorch's autograd formulas, input, weight and bias.
+// oneDNN's inner product on [rows, Din]. LibTorch 1.13 exposes it only on tensors in oneDNN's own
+// layout, so the input goes in and the result comes out through one copy each (the profiler shows
+// them beside the products); the conversions and mkldnn_linear have LibTorch's autograd formulas
+// for the input, the weight and the bias.
 torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
   auto sizes = x.sizes().vec();
   sizes.back() = w.size(0);
@@ -39,7 +40,10 @@ CpuGemm parse_cpu_gemm(const std::string& name) {
     require(at::hasMKLDNN(), "--cpu_gemm onednn: this LibTorch was built without oneDNN (MKLDNN); use openblas");
     return CpuGemm::onednn;
   }
-  if (name == "auto") return at::hasMKLDNN() ? CpuGemm::onednn : CpuGemm::openblas;
+  // oneDNN multiplies fp32 about twice as fast as OpenBLAS on AVX-512 CPUs; on AVX2 the two were
+  // level in `cma bench step`, and one pool on every core loses more than it gains when several
+  // processes share the cores (a tiny model's step does little but wake threads).
+  if (name == "auto") return at::hasMKLDNN() && __builtin_cpu_supports("avx512f") ? CpuGemm::onednn : CpuGemm::openblas;
   throw Error("--cpu_gemm '" + name + "' is not one of auto, onednn, openblas");
 }
 

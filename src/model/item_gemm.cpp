@@ -34,7 +34,8 @@ torch::Tensor item_linear(const torch::Tensor& x, const torch::Tensor& w, const 
   const bool rows = x.dim() == 2;
   const int64_t G = x.size(0) % g_group == 0 ? g_group : 1;  // entries per item
   const int64_t items = x.size(0) / G;
-  const auto x3 = rows ? x.reshape({items, G, x.size(1)}) : x.reshape({items, G * x.size(1), x.size(2)});  // [I, T, Din]
+  const auto x3 = rows ? x.reshape({items, G, x.size(1)})                 // [I, T, Din]
+                       : x.reshape({items, G * x.size(1), x.size(2)});
   const int64_t I = x3.size(0), T = x3.size(1);
   torch::Tensor y;
   if (x.device().is_cpu() && !torch::GradMode::is_enabled() && I > 0) {

@@ -34,8 +34,8 @@ double step_seconds(const std::string& output, const std::string& label) {
 
 TEST(Bench, StepTimesEachVariantAndTheReferenceInOneRun) {
   const TempDir tmp("bench_step");
-  const auto r = run_cli(kTiny + " --precision fp32,bf16 --cpu_gemm onednn,openblas --unpruned --python sh --reference " +
-                         fake_reference(tmp, 0));
+  const auto r = run_cli(kTiny + " --precision fp32,bf16 --cpu_gemm onednn,openblas --unpruned --python sh" +
+                         " --reference " + fake_reference(tmp, 0));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("cpu: "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("bf16 products: "), std::string::npos) << r.output;
@@ -76,7 +76,8 @@ TEST(Bench, StepRefusesBadListsAndAFailingReference) {
   r = run_cli(kTiny + " --precision fp32 --cpu_gemm openblas --python sh --reference " + fake_reference(tmp, 3));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("exited with 3"), std::string::npos) << r.output;
-  EXPECT_EQ(r.output.find("cma fp32 OpenBLAS "), std::string::npos) << "timed before the reference failed:\n" << r.output;
+  EXPECT_EQ(r.output.find("cma fp32 OpenBLAS "), std::string::npos)
+      << "timed before the reference failed:\n" << r.output;
 }
 
 }  // namespace

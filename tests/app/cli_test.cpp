@@ -1,5 +1,6 @@
 // The cma binary as a user runs it: the seed command, configs, flag errors, signals and resume,
 // and the end-to-end loss curve against a checked-in expectation.
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -171,6 +172,16 @@ TEST(Cli, DemoPathSyntheticPrepareTrainEval) {
   }
   for (const char* key : {"t2v: R1 ", " R5 ", " R10 ", " MR ", " MeanR ", "v2t: R1 "}) {
     EXPECT_NE(r.output.find(key), std::string::npos) << "'" << key << "' not in:\n" << r.output;
+  }
+  // Each library on request (their numbers may differ in the last bits, so no comparison).
+  for (const std::string lib : {"openblas", "onednn"}) {
+    if (lib == "onednn" && !at::hasMKLDNN()) continue;
+    r = run_cli("eval" + cfg + data + " --adapters " + root + "/run/adapters_best.safetensors --cpu_gemm " + lib +
+                " --output_dir " + root + "/eval_" + lib);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(lib == "onednn" ? "products on oneDNN" : "(products on OpenBLAS)"), std::string::npos)
+        << r.output;
+    EXPECT_TRUE(nlohmann::json::parse(slurp(root + "/eval_" + lib + "/eval.json")).contains("plain"));
   }
 }
 

@@ -106,6 +106,8 @@ TEST(Hardening, CommandLineMistakesAreExplained) {
                  out);
 #endif
   expect_refused(run_tiny("train", tree, out, "--device tpu"), "--device 'tpu' is not cpu, cuda or cuda:N", out);
+  expect_refused(run_tiny("train", tree, out, "--cpu_gemm mkl"), "--cpu_gemm 'mkl' is not one of auto, onednn, openblas",
+                 out);
 }
 
 TEST(Hardening, OutputFolderThatCannotBeMadeIsNamed) {

@@ -57,9 +57,11 @@ std::vector<Target> targets() {
   };
 #if CMA_WITH_CUDA
   // TF32 is off in these cases (see SetUp), so CUDA fp32 holds the CPU's tolerances.
-  t.push_back({"cuda_fp32", torch::kCUDA, precision_of(torch::kFloat), model::CpuGemm::openblas, 1e-5, 1e-4, 1e-4, 1e-5, 1e-3, 1e-2, 1e-3});
+  t.push_back({"cuda_fp32", torch::kCUDA, precision_of(torch::kFloat), model::CpuGemm::openblas, 1e-5, 1e-4, 1e-4,
+               1e-5, 1e-3, 1e-2, 1e-3});
   // fp16 has 3 more mantissa bits than bf16; not yet measured on a GPU, so it starts at bf16's bounds.
-  t.push_back({"cuda_fp16", torch::kCUDA, precision_of(torch::kHalf), model::CpuGemm::openblas, 1e-1, 2.5e-1, 1e-1, 4e-2, 3.0, 3.0, 0.35});
+  t.push_back({"cuda_fp16", torch::kCUDA, precision_of(torch::kHalf), model::CpuGemm::openblas, 1e-1, 2.5e-1, 1e-1,
+               4e-2, 3.0, 3.0, 0.35});
 #endif
   return t;
 }
