@@ -27,10 +27,6 @@ ItemGroupScope::~ItemGroupScope() { g_group = previous_; }
 
 torch::Tensor item_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
   if (!g_per_item || x.dim() < 2 || x.dim() > 3) return cpu_linear(x, w, b);
-  if (emulate_bf16(x) && w.scalar_type() == torch::kBFloat16) {
-    const auto bias = b.defined() ? b.to(torch::kFloat) : b;
-    return item_linear(x.to(torch::kFloat), w.to(torch::kFloat), bias).to(torch::kBFloat16);
-  }
   const bool rows = x.dim() == 2;
   const int64_t G = x.size(0) % g_group == 0 ? g_group : 1;  // entries per item
   const int64_t items = x.size(0) / G;
