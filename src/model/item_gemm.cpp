@@ -35,7 +35,12 @@ torch::Tensor item_linear(const torch::Tensor& x, const torch::Tensor& w, const 
   const int64_t I = x3.size(0), T = x3.size(1);
   torch::Tensor y;
   if (x.device().is_cpu() && !torch::GradMode::is_enabled() && I > 0) {
-    y = per_item_cpu(x3, w, b);                                            // [I, T, Dout]
+    if (emulate_bf16(x3) && w.scalar_type() == torch::kBFloat16) {  // widen the weight once, not per item
+      const auto bias = b.defined() ? b.to(torch::kFloat) : b;
+      y = per_item_cpu(x3.to(torch::kFloat), w.to(torch::kFloat), bias).to(torch::kBFloat16);
+    } else {
+      y = per_item_cpu(x3, w, b);                                          // [I, T, Dout]
+    }
   } else {
     const auto wt = w.t().unsqueeze(0).expand({I, w.size(1), w.size(0)});  // [I, Din, Dout], no copy
     y = b.defined() ? torch::baddbmm(b.view({1, 1, -1}).expand({I, T, w.size(0)}), x3, wt)
