@@ -36,7 +36,7 @@ declare -A DICT=([tokenizer]=tokenizer.dict [msrvtt_json]=json.dict [msrvtt_csv]
   [safetensors]=json.dict)
 # Project sources each target compiles (torch-free; no OpenCV).
 declare -A SOURCES=(
-  [tokenizer]="src/data/tokenizer.cpp src/data/text_clean.cpp src/data/html_entities.cpp src/core/log.cpp"
+  [tokenizer]="src/data/tokenizer.cpp src/data/text_clean.cpp src/data/unicode.cpp src/data/html_entities.cpp src/core/log.cpp"
   [msrvtt_json]="src/data/msrvtt.cpp src/data/annotation_files.cpp src/core/log.cpp"
   [msrvtt_csv]="src/data/msrvtt.cpp src/data/annotation_files.cpp src/core/log.cpp"
   [safetensors]="src/core/safetensors.cpp src/core/atomic_file.cpp src/core/log.cpp"
@@ -60,19 +60,18 @@ trap 'rm -rf "$probe"' EXIT
 echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' >"$probe/p.cpp"
 "$CXX" -fsanitize=fuzzer,address,undefined "$probe/p.cpp" -o "$probe/p" 2>"$probe/err" ||
   { cat "$probe/err" >&2; need "$CXX cannot link libFuzzer with the sanitizers" "libclang-rt-dev (Debian 12: libclang-rt-14-dev)"; }
-for h in nlohmann/json.hpp spdlog/spdlog.h unicode/normalizer2.h zlib.h turbojpeg.h; do
+for h in nlohmann/json.hpp spdlog/spdlog.h utf8proc.h zlib.h turbojpeg.h; do
   echo "#include <$h>" | "$CXX" -std=c++17 -x c++ -fsyntax-only - 2>/dev/null ||
-    need "header <$h> not found" "nlohmann-json3-dev libspdlog-dev libicu-dev zlib1g-dev libturbojpeg0-dev"
+    need "header <$h> not found" "nlohmann-json3-dev libspdlog-dev libutf8proc-dev zlib1g-dev libturbojpeg0-dev"
 done
 
 # ---- build.ninja: each project source compiled once (coverage-instrumented), linked per target ----
-ICU_LIBS=$(pkg-config --libs icu-i18n icu-uc 2>/dev/null || echo "-licui18n -licuuc -licudata")
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 {
   echo "cxx = $CXX"
   echo "cflags = -std=c++17 -g -O1 -fno-omit-frame-pointer $SAN -Wall -Wextra -I$ROOT/include -I$ROOT/src/data" \
     "-I$ROOT/tests/fuzz -DSPDLOG_SHARED_LIB -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL '-DCMA_SOURCE_DIR=\"$ROOT\"'"
-  echo "libs = -lspdlog -lfmt $ICU_LIBS -lturbojpeg -lz -lpthread"
+  echo "libs = -lspdlog -lfmt -lutf8proc -lturbojpeg -lz -lpthread"
   echo "rule cc"
   echo "  command = \$cxx \$cflags -fsanitize=fuzzer-no-link -MD -MF \$out.d -c \$in -o \$out"
   echo "  depfile = \$out.d"

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread libgloo-dev
   libopencv-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libgtest-dev libgmock-dev
-  libopenmpi-dev openmpi-bin libicu-dev zlib1g-dev libturbojpeg0-dev)
+  libopenmpi-dev openmpi-bin libutf8proc-dev zlib1g-dev libturbojpeg0-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

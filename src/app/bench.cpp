@@ -9,6 +9,7 @@ void add_bench_command(CLI::App& app) {
   bench->require_subcommand(1);
   add_bench_step(*bench);
   add_bench_data(*bench);
+  add_bench_train(*bench);
 }
 
 }  // namespace cma::app

@@ -52,9 +52,6 @@ void run_bench_data(DataArgs& a) {
   namespace fs = std::filesystem;
   if (a.frames.empty()) a.frames = (fs::temp_directory_path() / "cma_bench_data/frames").string();
   if (!fs::exists(a.frames)) {
-#ifndef CMA_WITH_OPENCV
-    throw Error("--frames " + a.frames + " does not exist, and this build (no OpenCV) cannot generate frames");
-#else
     const auto root = fs::path(a.frames).parent_path().string();
     data::SyntheticSpec spec;
     spec.num_train_videos = a.generate;
@@ -64,7 +61,6 @@ void run_bench_data(DataArgs& a) {
     std::printf("generating %d videos of %d 320x240 JPEG frames under %s\n", a.generate, a.max_frames, root.c_str());
     data::write_synthetic_msrvtt(root, spec);
     a.frames = data::synthetic_features_path(root);
-#endif
   }
   data::DataOptions o;
   o.features_path = a.frames;

@@ -25,9 +25,16 @@
 #include "cma/model/weights.h"
 #include "cma/train/optimizer.h"
 #include "cma/train/step.h"
+#include "bench_util.h"
 
 namespace cma::app {
 namespace {
+
+using bench::median_of;
+using bench::now;
+using bench::split_list;
+using bench::time_step;
+using bench::Timing;
 
 struct StepArgs {
   std::string weights = "random:ViT-B/32";
@@ -44,57 +51,10 @@ struct StepArgs {
   model::ModelOptions model;
 };
 
-struct Timing {
-  double forward = 0, backward = 0, optim = 0;
-  double total() const { return forward + backward + optim; }
-};
-
 struct Variant {
   std::string label;  // "cma fp32 oneDNN"
   Timing median;
 };
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-Timing time_step(model::ClipModelImpl& m, dist::Communicator& comm, train::BertAdam& adam,
-                 const train::StepInputs& in) {
-  Timing t;
-  double t0 = now();
-  const auto loss = train::contrastive_forward(m, comm, in).loss;
-  double t1 = now();
-  loss.backward();
-  double t2 = now();
-  train::clip_grad_norm(adam.all_params(), 1.0);
-  adam.step();
-  for (auto& p : adam.all_params()) p.mutable_grad() = torch::Tensor();
-  double t3 = now();
-  t.forward = t1 - t0;
-  t.backward = t2 - t1;
-  t.optim = t3 - t2;
-  return t;
-}
-
-Timing median_of(std::vector<Timing> v) {
-  auto med = [&](auto field) {
-    std::vector<double> x;
-    for (const auto& t : v) x.push_back(field(t));
-    std::sort(x.begin(), x.end());
-    return x[x.size() / 2];
-  };
-  return {med([](const Timing& t) { return t.forward; }), med([](const Timing& t) { return t.backward; }),
-          med([](const Timing& t) { return t.optim; })};
-}
 
 Timing run_variant(model::ClipModelImpl& m, const std::string& label, const StepArgs& a) {
   const auto& c = m.config();

@@ -20,6 +20,7 @@ struct RunCommand {
 int run_training(train::RunConfig& c) {
   const auto launch = dist::launch_info_from_env();
   log::set_rank(launch.rank);
+  c.train.device = train::device_for_rank(c.train.device, launch.local_rank);
   set_threads(c.train.threads, c.train.cpu_gemm);
   if (launch.rank == 0) {
     train::RunFolder::create(c.train.output_dir);

@@ -53,7 +53,6 @@ class FolderSource : public FrameSource {
   }
 
   int load(const std::string& video_id, int max_frames, int slice_framepos, uint8_t* out) const override {
-#if CMA_WITH_OPENCV
     const FrameFiles f = find_frame_files(o_, video_id);
     require(!f.paths.empty(), "video " + video_id + " has no frame images at " + frame_locations(o_, video_id) +
                                   " (check_videos leaves such videos out before a run)");
@@ -69,11 +68,6 @@ class FolderSource : public FrameSource {
     }
     require(n > 0, "video " + video_id + ": none of the sampled frames in " + f.where + " could be decoded");
     return n;
-#else
-    (void)video_id, (void)max_frames, (void)slice_framepos, (void)out;
-    throw Error("cma was built without OpenCV, which decoding frame images needs; rebuild with "
-                "-DCMA_WITH_OPENCV=ON or read frames from a cache made elsewhere (--frames_cache)");
-#endif
   }
 
  private:

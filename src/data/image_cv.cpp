@@ -1,17 +1,16 @@
-// Image decoding with OpenCV's imgcodecs. OpenCV hands back BGR(A) in 8 or 16 bits; this file turns
-// that into the RGB(A) 8-bit layout PIL would show. Builds without OpenCV drop this file.
+// Image decoding with OpenCV's imgcodecs, for what TurboJPEG does not read. OpenCV hands back
+// BGR(A) in 8 or 16 bits; this file turns that into the RGB(A) 8-bit layout PIL would show. Builds
+// without OpenCV drop this file.
 #include "cma/data/image.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <vector>
 
 #include "cma/core/error.h"
-#include "cma/data/image_header.h"
-#include "jpeg_turbo.h"
+#include "image_decoders.h"
 
 namespace cma::data {
 namespace {
@@ -75,11 +74,7 @@ void copy_reordered(const cv::Mat& m, Image& img) {
 
 }  // namespace
 
-Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name_for_errors) {
-  require(data != nullptr && size > 0, "image " + name_for_errors + " is empty (0 bytes)");
-  check_image_header(data, size, name_for_errors);  // size limit and truncation, before any pixel
-  Image img;
-  if (decode_jpeg_turbo(data, size, name_for_errors, img)) return img;  // the common case: JPEG frames
+bool decode_image_opencv(const uint8_t* data, size_t size, const std::string& name_for_errors, Image& img) {
   cv::Mat decoded;
   try {
     // IMREAD_UNCHANGED keeps grey as one channel, keeps alpha and 16 bits, and (like PIL's open)
@@ -99,21 +94,7 @@ Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& na
                 " channels; expected 1 (grey), 3 (colour) or 4 (colour + alpha)");
   }
   copy_reordered(to_8bit(decoded, name_for_errors), img);
-  return img;
-}
-
-Image decode_image(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw Error("cannot open image " + path + ": no such file or not readable");
-  const std::streamsize n = f.tellg();
-  if (n <= 0) throw Error("image " + path + " is empty (0 bytes)");
-  std::vector<uint8_t> bytes(static_cast<size_t>(n));
-  f.seekg(0);
-  if (!f.read(reinterpret_cast<char*>(bytes.data()), n)) {
-    throw Error("cannot read image " + path + ": read failed after " + std::to_string(f.gcount()) +
-                " of " + std::to_string(n) + " bytes");
-  }
-  return decode_image_bytes(bytes.data(), bytes.size(), path);
+  return true;
 }
 
 }  // namespace cma::data

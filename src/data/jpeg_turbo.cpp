@@ -1,4 +1,4 @@
-#include "jpeg_turbo.h"
+#include "image_decoders.h"
 
 #include "cma/core/error.h"
 

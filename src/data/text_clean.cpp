@@ -2,17 +2,13 @@
 // as a rule about characters; plain-ASCII captions without '&' take a one-pass fast path.
 #include "cma/data/text_clean.h"
 
-#include <unicode/locid.h>
-#include <unicode/normalizer2.h>
-#include <unicode/uchar.h>
-#include <unicode/unistr.h>
-#include <unicode/utf16.h>
 
 #include <algorithm>
 #include <cstdint>
 
 #include "cma/core/error.h"
 #include "html_entities.h"
+#include "unicode.h"
 
 namespace cma::data {
 namespace {
@@ -27,40 +23,10 @@ using html::parse_number;
 using html::unescape_u32;
 using html::Entity;
 
-icu::UnicodeString to_icu(const U32& s) {
-  return icu::UnicodeString::fromUTF32(reinterpret_cast<const UChar32*>(s.data()),
-                                       static_cast<int32_t>(s.size()));
-}
-
-U32 from_icu(const icu::UnicodeString& u) {
-  U32 out;
-  out.reserve(static_cast<std::size_t>(u.length()));
-  const UChar* buf = u.getBuffer();
-  const int32_t len = u.length();
-  for (int32_t i = 0; i < len;) {
-    UChar32 c;
-    U16_NEXT(buf, i, len, c);
-    out.push_back(static_cast<char32_t>(c));
-  }
-  return out;
-}
-
-const icu::Normalizer2& normalizer(bool compat) {
-  UErrorCode status = U_ZERO_ERROR;
-  const icu::Normalizer2* n =
-      compat ? icu::Normalizer2::getNFKCInstance(status) : icu::Normalizer2::getNFCInstance(status);
-  require(U_SUCCESS(status) && n,
-          std::string("ICU could not load its normaliser: ") + u_errorName(status));
-  return *n;
-}
-
 U32 normalize(const U32& s, bool compat) {
   // Nothing below U+0300 composes, decomposes or reorders under NFC.
   if (!compat && std::all_of(s.begin(), s.end(), [](char32_t c) { return c < 0x300; })) return s;
-  UErrorCode status = U_ZERO_ERROR;
-  const icu::UnicodeString out = normalizer(compat).normalize(to_icu(s), status);
-  require(U_SUCCESS(status), std::string("ICU normalisation failed: ") + u_errorName(status));
-  return from_icu(out);
+  return unicode::normalize(s, compat);
 }
 
 // ftfy's reading of one "&name;" or "&#...;" (its HTML_ENTITY_RE matched it). Returns false to
@@ -97,9 +63,7 @@ bool ftfy_entity(const U32& body, bool numeric, U32& out) {
     const Entity* p = find_entity(std::string_view(name).substr(0, x));
     if (p && is_legacy(*p)) return false;
   }
-  icu::UnicodeString upper(static_cast<UChar32>(e->cp));
-  upper.toUpper(icu::Locale::getRoot());
-  out += from_icu(upper);
+  out += unicode::to_upper(e->cp);
   return true;
 }
 
@@ -180,7 +144,7 @@ U32 fix_breaks_and_controls(const U32& s) {
       out.push_back('\n');
     } else if (c == 0x1B && i + 1 < s.size() && s[i + 1] == '[') {
       std::size_t k = i + 2;
-      const auto part = [](char32_t x) { return x == ';' || u_isdigit(static_cast<UChar32>(x)); };
+      const auto part = [](char32_t x) { return x == ';' || unicode::is_decimal_digit(x); };
       while (k < s.size() && part(s[k])) ++k;
       const bool letter = k < s.size() && s[k] < 0x80 && is_alnum(s[k]) && !is_digit(s[k]);
       if (letter) i = k;  // the whole escape goes
@@ -238,7 +202,7 @@ U32 collapse_whitespace(const U32& s) {
   out.reserve(s.size());
   bool pending = false;
   for (char32_t c : s) {
-    if (u_isUWhiteSpace(static_cast<UChar32>(c))) {
+    if (unicode::is_white_space(c)) {
       pending = !out.empty();
     } else {
       if (pending) out.push_back(' ');
@@ -249,18 +213,14 @@ U32 collapse_whitespace(const U32& s) {
   return out;
 }
 
-// Python's str.lower(): full lower-case mapping, final sigma included (ICU's root locale).
+// Python's str.lower(): full lower-case mapping, final sigma included.
 std::string lower_utf8(const U32& s) {
   if (std::all_of(s.begin(), s.end(), [](char32_t c) { return c < 0x80; })) {
     std::string out(s.begin(), s.end());
     for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
     return out;
   }
-  icu::UnicodeString u = to_icu(s);
-  u.toLower(icu::Locale::getRoot());
-  std::string out;
-  u.toUTF8String(out);
-  return out;
+  return unicode::to_lower_utf8(s);
 }
 
 // True for ASCII text that every fixer leaves alone: printable, or whitespace other than \v, and

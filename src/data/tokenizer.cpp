@@ -2,7 +2,6 @@
 // port keeps its results and replaces its string-keyed structures with integer symbol ids.
 #include "cma/data/tokenizer.h"
 
-#include <unicode/uchar.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 
 #include "cma/core/error.h"
 #include "cma/data/text_clean.h"
+#include "unicode.h"
 
 namespace cma::data {
 namespace {
@@ -191,12 +191,10 @@ CharClass classify(char32_t c) {
     if (c >= '0' && c <= '9') return CharClass::kNumber;
     return CharClass::kOther;
   }
-  const auto u = static_cast<UChar32>(c);
-  if (u_isUWhiteSpace(u)) return CharClass::kSpace;  // the `regex` module's \s
+  if (unicode::is_white_space(c)) return CharClass::kSpace;  // the `regex` module's \s
   if (c == 0x345) return CharClass::kNone;
-  const uint32_t gc = U_GET_GC_MASK(u);
-  if (gc & U_GC_L_MASK) return CharClass::kLetter;
-  if (gc & U_GC_N_MASK) return CharClass::kNumber;
+  if (unicode::is_letter(c)) return CharClass::kLetter;
+  if (unicode::is_number(c)) return CharClass::kNumber;
   return CharClass::kOther;
 }
 

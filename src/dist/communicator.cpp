@@ -150,8 +150,8 @@ bool on_one_node(const DistOptions& o, const LaunchInfo& l) {
 
 std::unique_ptr<Communicator> make_single_process() { return std::make_unique<SingleProcess>(); }
 
-std::unique_ptr<Communicator> make_gloo(const DistOptions& o, const LaunchInfo& l);  // gloo.cpp
-std::unique_ptr<Communicator> make_nccl(const DistOptions& o, const LaunchInfo& l);  // nccl.cpp
+std::unique_ptr<Communicator> make_gloo(const DistOptions& o, const LaunchInfo& l);  // c10d.cpp
+std::unique_ptr<Communicator> make_nccl(const DistOptions& o, const LaunchInfo& l);  // c10d.cpp
 
 std::unique_ptr<Communicator> make_communicator(const DistOptions& o, const LaunchInfo& l, bool cuda) {
   o.validate();

@@ -450,11 +450,11 @@ class LocalStore final : public c10d::Store {
   LocalStore(const std::string& path, int rank, int world_size, std::chrono::milliseconds timeout)
       : Store(timeout) {
     if (rank != 0) {
-      connection_ = std::make_unique<Connection>(path, rank, world_size, timeout);
+      connection_ = std::make_shared<Connection>(path, rank, world_size, timeout);
       return;
     }
-    table_ = std::make_unique<Table>(world_size);
-    server_ = std::make_unique<Server>(path, *table_);
+    table_ = std::make_shared<Table>(world_size);
+    server_ = std::make_shared<Server>(path, *table_);
     const auto missing = table_->wait_for_ranks(Clock::now() + timeout);
     if (!missing.empty()) {
       std::string ranks;
@@ -479,6 +479,10 @@ class LocalStore final : public c10d::Store {
   int64_t add(const std::string& key, int64_t value) override {
     return std::stoll(call('A', {key, std::to_string(value)}).at(0));
   }
+  // LibTorch 2.x's Store also asks for clone(): another handle on the same store, which
+  // ProcessGroupNCCL's watchdog uses from its own thread. Connection and Table lock themselves, so
+  // handles share them. (1.13 has no such virtual; there it is unused.)
+  c10::intrusive_ptr<c10d::Store> clone() { return c10::make_intrusive<LocalStore>(*this); }
   bool deleteKey(const std::string& key) override { return call('D', {key}).at(0) == "1"; }
   bool check(const std::vector<std::string>& keys) override { return call('K', keys).at(0) == "1"; }
   int64_t getNumKeys() override { return std::stoll(call('N', {}).at(0)); }
@@ -505,9 +509,9 @@ class LocalStore final : public c10d::Store {
     return std::move(a.parts);
   }
 
-  std::unique_ptr<Connection> connection_;  // the other ranks
-  std::unique_ptr<Table> table_;            // rank 0: the keys, then the server that shares them
-  std::unique_ptr<Server> server_;
+  std::shared_ptr<Connection> connection_;  // the other ranks
+  std::shared_ptr<Table> table_;            // rank 0: the keys, then the server that shares them
+  std::shared_ptr<Server> server_;
 };
 
 }  // namespace

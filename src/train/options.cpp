@@ -74,4 +74,8 @@ void TrainOptions::validate() const {
           "--cpu_gemm '" + cpu_gemm + "' is not one of auto, onednn, openblas");
 }
 
+std::string device_for_rank(const std::string& device, int local_rank) {
+  return device == "cuda" ? "cuda:" + std::to_string(local_rank) : device;
+}
+
 }  // namespace cma::train

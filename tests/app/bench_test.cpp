@@ -4,6 +4,8 @@
 // prints what the reference's script prints, so the test needs no Python.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 #include <regex>
 #include <string>
@@ -78,6 +80,63 @@ TEST(Bench, StepRefusesBadListsAndAFailingReference) {
   EXPECT_NE(r.output.find("exited with 3"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("cma fp32 OpenBLAS "), std::string::npos)
       << "timed before the reference failed:\n" << r.output;
+}
+
+
+// ---- cma bench train, CPU mode ------------------------------------------------------------------
+
+std::string tiny_train_bench(const TempDir& tmp, const std::string& batches = "2") {
+  return " bench train --weights random:tiny --batches " + batches + " --frames 2 --words 8 --warmup 0 --steps 1 --videos 3"
+         " --workers 1 --threads 1 --data " + (tmp / "tree");
+}
+
+// A stand-in for the reference's harness: checks its arguments, prints its line for each mode.
+std::string fake_train_reference(const TempDir& tmp) {
+  const std::string path = tmp / "ref_train.sh";
+  std::ofstream(path) << "[ \"$3 $4 $5 $6 $7 $8\" = \"--batch 2 --frames 2 --words 8\" ] || "
+                      << "{ echo \"unexpected arguments: $*\"; exit 9; }\n"
+                      << "echo \"reference $2: clips/s 0.5 step_s 4.0 peak_bytes 1048576\"\n";
+  return path;
+}
+
+TEST(Bench, TrainReportsEveryInputPathWithRatiosAndJson) {
+  const TempDir tmp("bench_train");
+  const std::string json = tmp / "bench.json";
+  const auto r = run_cli(tiny_train_bench(tmp) + " --python sh --reference " + fake_train_reference(tmp) +
+                         " --json " + json);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("cpu: "), std::string::npos) << r.output;
+  for (const char* mode : {"model", "cache", "jpeg"}) {
+    const std::regex line(std::string("cma +") + mode + " +batch +2: +[0-9.]+ clips/s +step +[0-9.]+ s +MFU +[0-9.]+%");
+    EXPECT_TRUE(std::regex_search(r.output, line)) << mode << "\n" << r.output;
+    EXPECT_NE(r.output.find(std::string("ratio cma / reference, ") + mode + ", batch 2 (same run): clips/s"),
+              std::string::npos) << r.output;
+  }
+  EXPECT_NE(r.output.find("ratio cma jpeg / cma model, batch 2"), std::string::npos) << r.output;
+  const auto j = nlohmann::json::parse(slurp(json));
+  ASSERT_EQ(j.at("cma").size(), 3u);
+  for (const auto& e : j.at("cma")) {
+    EXPECT_GT(e.at("clips_per_s").get<double>(), 0) << e;
+    EXPECT_GT(e.at("mfu").get<double>(), 0) << e;
+    EXPECT_GT(e.at("peak_bytes").get<int64_t>(), 0) << e;
+  }
+  ASSERT_EQ(j.at("reference").size(), 3u);
+  EXPECT_DOUBLE_EQ(j.at("reference")[0].at("clips_per_s").get<double>(), 0.5);
+  EXPECT_EQ(j.at("reference")[0].at("peak_bytes").get<int64_t>(), 1048576);
+}
+
+TEST(Bench, TrainRefusesBadOptionsBeforeAnyWork) {
+  const TempDir tmp("bench_train_bad");
+  auto r = run_cli(tiny_train_bench(tmp) + " --modes model,disk");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--modes: 'disk' is not model, cache or jpeg"), std::string::npos) << r.output;
+  r = run_cli(tiny_train_bench(tmp, "2,x"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--batches: 'x' is not a whole number"), std::string::npos) << r.output;
+  r = run_cli(tiny_train_bench(tmp) + " --device tpu");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--device 'tpu'"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(tmp / "tree")) << "data generated before the refusal";
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include "cma/core/safetensors.h"
 #include "cma/core/tensor_io.h"
 
-#if CMA_WITH_OPENCV
+#if CMA_HAVE_SYNTHETIC_FRAMES
 namespace cma::testing {
 namespace {
 
@@ -257,5 +257,7 @@ TEST(Cli, DISABLED_WriteEndToEndExpectation) {
 }  // namespace
 }  // namespace cma::testing
 #else
-TEST(Cli, NeedsOpenCv) { GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no synthetic frames to train on"; }
+TEST(Cli, NeedsAFrameEncoder) {
+  GTEST_SKIP() << "built without OpenCV and TurboJPEG (CMA_HAVE_SYNTHETIC_FRAMES): no synthetic frames to train on";
+}
 #endif

@@ -11,7 +11,7 @@
 #include "../train/run_fixture.h"
 #include "cli_util.h"
 
-#if CMA_WITH_OPENCV
+#if CMA_HAVE_SYNTHETIC_FRAMES
 namespace cma::testing {
 namespace {
 
@@ -203,5 +203,7 @@ TEST(Hardening, EvaluatingATrainingRunKeepsItsResults) {
 }  // namespace
 }  // namespace cma::testing
 #else
-TEST(Hardening, NeedsOpenCv) { GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no synthetic frames to train on"; }
+TEST(Hardening, NeedsAFrameEncoder) {
+  GTEST_SKIP() << "built without OpenCV and TurboJPEG (CMA_HAVE_SYNTHETIC_FRAMES): no synthetic frames to train on";
+}
 #endif

@@ -369,6 +369,10 @@ TEST(TokenizerClean, CleanTextCollapsesSpaceAndLowercases) {
                        "\u0130stanbul "),
             "tab and ideographic space \u03bf\u03b4\u03bf\u03c2 i\u0307stanbul");
   EXPECT_EQ(clean_text("STRASSE \u1e9e \u00df"), "strasse \u00df \u00df");
+  // Final sigma: only after a cased letter (U+00AA is one: Other_Lowercase) and before none,
+  // looking past case-ignorables such as U+0301 and the apostrophe.
+  EXPECT_EQ(clean_text("\u03a3 \u03a3\u0391\u03a3 \u0391\u03a3\u0391 \u00aa\u03a3 \u0391\u03a3\u0301' \u0391\u03a3'\u0391"),
+            "\u03c3 \u03c3\u03b1\u03c2 \u03b1\u03c3\u03b1 \u00aa\u03c2 \u03b1\u03c2\u0301' \u03b1\u03c3'\u03b1");
   EXPECT_EQ(clean_text("\xff bad \xc3"), "\ufffd bad \ufffd");
 }
 

@@ -11,7 +11,7 @@
 #include "rank_process.h"
 #include "two_ranks.h"
 
-#if CMA_WITH_OPENCV
+#if CMA_HAVE_SYNTHETIC_FRAMES
 namespace cma::testing {
 namespace {
 
@@ -89,7 +89,7 @@ TEST(DistFailure, StalledPeerTimesOutNamingIt) {
 }  // namespace
 }  // namespace cma::testing
 #else
-TEST(DistFailure, NeedsOpenCv) {
-  GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no synthetic frames to train on";
+TEST(DistFailure, NeedsAFrameEncoder) {
+  GTEST_SKIP() << "built without OpenCV and TurboJPEG (CMA_HAVE_SYNTHETIC_FRAMES): no synthetic frames to train on";
 }
 #endif

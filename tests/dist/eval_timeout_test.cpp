@@ -20,7 +20,7 @@
 namespace cma::testing {
 namespace {
 
-#if CMA_WITH_OPENCV
+#if CMA_HAVE_SYNTHETIC_FRAMES
 // Seconds rank 0 reports for embedding its whole shard of `pairs` test pairs, if it says so.
 std::optional<double> embedding_seconds(const std::string& log, int pairs) {
   const std::regex done("embedded " + std::to_string(pairs) + "/" + std::to_string(pairs) +

@@ -7,7 +7,7 @@
 #include "rank_process.h"
 #include "two_ranks.h"
 
-#if CMA_WITH_OPENCV
+#if CMA_HAVE_SYNTHETIC_FRAMES
 namespace cma::testing {
 namespace {
 
@@ -45,7 +45,7 @@ TEST(LaunchCli, MpirunAndTorchrunVariablesTrainAlike) {
 }  // namespace
 }  // namespace cma::testing
 #else
-TEST(LaunchCli, NeedsOpenCv) {
-  GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no synthetic frames to train on";
+TEST(LaunchCli, NeedsAFrameEncoder) {
+  GTEST_SKIP() << "built without OpenCV and TurboJPEG (CMA_HAVE_SYNTHETIC_FRAMES): no synthetic frames to train on";
 }
 #endif

@@ -203,7 +203,7 @@ TEST(DistSecurity, ListenerScanTellsWildcardFromLoopback) {
   }
 }
 
-#if CMA_WITH_OPENCV
+#if CMA_HAVE_SYNTHETIC_FRAMES
 // Two ranks train as torchrun starts them on one node; while they run, every TCP socket either
 // holds is read from the kernel's tables, and none that listens may be bound beyond loopback.
 // MASTER_ADDR names this host's network address where it has one: Gloo must stay on loopback even
@@ -271,8 +271,8 @@ TEST(DistSecurity, OneNodeRunListensOnLoopbackOnly) {
   EXPECT_TRUE(beyond_loopback.empty()) << "a one-node run listens beyond loopback:\n" << bad;
 }
 #else
-TEST(DistSecurity, NeedsOpenCv) {
-  GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no synthetic frames to train on";
+TEST(DistSecurity, NeedsAFrameEncoder) {
+  GTEST_SKIP() << "built without OpenCV and TurboJPEG (CMA_HAVE_SYNTHETIC_FRAMES): no synthetic frames to train on";
 }
 #endif
 

@@ -14,7 +14,7 @@
 #include "run_fixture.h"
 #include "st_damage.h"
 
-#if CMA_WITH_OPENCV
+#if CMA_HAVE_SYNTHETIC_FRAMES
 namespace cma::testing {
 namespace {
 
@@ -30,14 +30,18 @@ int run(train::RunConfig c, const std::function<void(const train::TrainState&)>&
   return t.run();
 }
 
-TEST(Resume, InterruptedRunIsBitwiseIdentical) {
+// A run stopped (as by SIGTERM) at two points and resumed ends with the same adapters, bit for bit,
+// as one that ran through. `setup` adjusts each run's config (the device, the precision).
+void expect_interrupted_run_is_bitwise_identical(const std::function<void(train::RunConfig&)>& setup) {
   const auto tree = make_tiny_tree("resume");
   auto full = tiny_run(tree, "resume_full");
+  setup(full);
   int64_t full_steps = 0;
   ASSERT_EQ(run(full, [&](const train::TrainState& s) { full_steps = s.global_step; }), 0);
   ASSERT_EQ(full_steps, 8) << "2 epochs of 24 pairs in batches of 6";
   for (int stop_at : {2, 5}) {  // mid-epoch (between checkpoints) and just after an epoch boundary
     auto cut = tiny_run(tree, "resume_cut");
+    setup(cut);
     train::clear_stop_request();
     int64_t last_before_stop = 0;
     const int rc = run(cut, [&](const train::TrainState& s) {
@@ -63,6 +67,22 @@ TEST(Resume, InterruptedRunIsBitwiseIdentical) {
     }
   }
 }
+
+TEST(Resume, InterruptedRunIsBitwiseIdentical) {
+  expect_interrupted_run_is_bitwise_identical([](train::RunConfig&) {});
+}
+
+#if CMA_WITH_CUDA
+// The reference's fp16 mode on the GPU: fp16 backbone, fp16 adapters and optimizer state.
+TEST(Resume, CudaFp16AdaptersInterruptedRunIsBitwiseIdentical) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "built with CUDA, but no GPU is visible";
+  expect_interrupted_run_is_bitwise_identical([](train::RunConfig& c) {
+    c.train.device = "cuda";
+    c.model.precision = "fp16";
+    c.model.adapter.convert2fp16 = true;
+  });
+}
+#endif
 
 // A checkpoint damaged on disk (one flipped byte in a trainable tensor, which may still be a finite
 // number) is refused when the run resumes, naming the file and what to do, before any step; the
@@ -282,5 +302,7 @@ TEST(NonFinite, StopWithoutACheckpointDoesNotPointAtOne) {
 }  // namespace
 }  // namespace cma::testing
 #else
-TEST(Resume, NeedsOpenCv) { GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no synthetic frames to train on"; }
+TEST(Resume, NeedsAFrameEncoder) {
+  GTEST_SKIP() << "built without OpenCV and TurboJPEG (CMA_HAVE_SYNTHETIC_FRAMES): no synthetic frames to train on";
+}
 #endif

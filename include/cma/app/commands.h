@@ -13,6 +13,7 @@ void add_bench_command(CLI::App& app);
 // `cma bench <what>`: the benchmarks behind every performance claim (one file each).
 void add_bench_step(CLI::App& bench);
 void add_bench_data(CLI::App& bench);
+void add_bench_train(CLI::App& bench);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_prepare_command(CLI::App& app);

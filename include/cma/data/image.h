@@ -1,5 +1,5 @@
-// Frame images without LibTorch: decoding (OpenCV, image_cv.cpp) and CLIP's preprocessing up to the
-// normalised float tensor (pure C++, pil_resize.cpp).
+// Frame images without LibTorch: decoding (TurboJPEG for JPEG, OpenCV for the rest) and CLIP's
+// preprocessing up to the normalised float tensor (pure C++, pil_resize.cpp).
 //
 // The reference transform is torchvision's Resize(224, BICUBIC) > CenterCrop(224) > RGB > ToTensor >
 // Normalize on PIL images (docs/reference.md §9). PIL's bicubic antialiases when shrinking and rounds to
@@ -28,7 +28,7 @@ inline constexpr float kClipStd[3] = {0.26862954f, 0.26130258f, 0.27577711f};
 // Decodes an image file the way PIL's Image.open sees its pixels: no EXIF rotation, grey stays one
 // channel, colour comes out RGB or RGBA, 16-bit samples are scaled to 8 bits, palette images are
 // expanded to RGB(A). Throws cma::Error naming the path when the file cannot be read or decoded.
-// Only available in builds with OpenCV (CMA_WITH_OPENCV).
+// Builds without OpenCV (CMA_WITH_OPENCV) read grey and colour JPEG only (TurboJPEG).
 Image decode_image(const std::string& path);
 // The same from encoded bytes in memory; `name_for_errors` names the source in error messages.
 Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name_for_errors);

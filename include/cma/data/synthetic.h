@@ -1,6 +1,6 @@
 // A small MSR-VTT-shaped dataset written to disk, for tests and benchmarks: the three annotation
-// files the reference reads and one folder of frame images per video. Torch-free; writing frames
-// needs OpenCV (synthetic_cv.cpp is left out of builds without CMA_WITH_OPENCV).
+// files the reference reads and one folder of frame images per video. Torch-free; frames are
+// written with OpenCV, or with TurboJPEG (JPEG only) in builds without OpenCV.
 //
 // Layout under `root`:
 //   anns/MSRVTT_data.json          "sentences": captions_per_video per video (train and test),

@@ -1,7 +1,7 @@
 // The text clean-up CLIP's tokenizer runs before it splits a caption into words. The reference
 // (openai/CLIP simple_tokenizer.py) does: ftfy.fix_text, html.unescape twice, strip, collapse
 // whitespace runs to one space, strip, str.lower(). Everything here works on Unicode code points
-// and uses ICU for character properties, normalisation and case mapping.
+// and uses utf8proc (src/data/unicode.h) for character properties, normalisation and case mapping.
 #pragma once
 #include <cstddef>
 #include <string>

@@ -56,4 +56,8 @@ struct TrainOptions {
   void validate() const;
 };
 
+// The device a rank trains on: plain "cuda" becomes the GPU of the rank's local rank ("cuda:<n>"),
+// as torchrun and mpirun lay ranks out (one per GPU); "cpu" and an explicit "cuda:N" stay.
+std::string device_for_rank(const std::string& device, int local_rank);
+
 }  // namespace cma::train

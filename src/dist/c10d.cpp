@@ -1,5 +1,8 @@
-// The Gloo backend through c10d: a rendezvous store, then Gloo collectives over TCP. Needs
-// libgloo-dev's headers with Debian's LibTorch.
+// The Gloo and NCCL backends through c10d: a rendezvous store, then the library's process group.
+// Gloo needs libgloo-dev's headers with Debian's LibTorch. NCCL is compiled in only against a CUDA
+// LibTorch (CMA_WITH_CUDA; CMake defines USE_C10D_NCCL, which ProcessGroupNCCL.hpp needs); each
+// rank then drives the GPU of its local rank. LibTorch 2.x derives both groups from c10d::Backend,
+// 1.13 from c10d::ProcessGroup; the collectives used here have the same signatures in both.
 //
 // When every rank runs on this host (on_one_node), nothing listens beyond loopback: the store is
 // rank 0's Unix socket in a private folder (local_store.h) and Gloo binds to 127.0.0.1. Across
@@ -10,6 +13,7 @@
 // Connection reset by peer"), which says neither the collective, nor the rank, nor what to do.
 // Every call into c10d is therefore wrapped: any exception becomes a cma::Error that names the
 // collective, this rank, the peer (or "another rank"), the timeout, and keeps the library's text.
+// NCCL's own failures (a lost peer, a watchdog timeout) are reported the same way.
 #include <cstdlib>
 #include <exception>
 #include <string>
@@ -18,15 +22,31 @@
 #include "cma/dist/communicator.h"
 #include "cma/dist/local_store.h"
 
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
+
+#include <functional>
 #ifdef CMA_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#if CMA_WITH_NCCL
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace cma::dist {
-
-#ifdef CMA_HAVE_GLOO
 namespace {
+
+#if TORCH_VERSION_MAJOR >= 2
+using Group = c10d::Backend;
+#else
+using Group = c10d::ProcessGroup;
+#endif
 
 bool contains_any(const std::string& text, std::initializer_list<const char*> needles) {
   for (const char* n : needles) {
@@ -41,6 +61,7 @@ std::string library_text(const std::exception& e) {
   return e.what();
 }
 
+#ifdef CMA_HAVE_GLOO
 // The network device each rank's Gloo pairs bind (and, while connecting, listen) on.
 // GLOO_SOCKET_IFNAME's interface always wins. On one node, loopback, whatever --master_addr names,
 // so that no pair listens where the network reaches. Across nodes the rendezvous address is wrong
@@ -53,6 +74,7 @@ std::shared_ptr<::gloo::transport::Device> make_device(const DistOptions& o, con
   if (l.multi_node()) return c10d::ProcessGroupGloo::createDefaultDevice();
   return c10d::ProcessGroupGloo::createDeviceForHostname(o.master_addr);
 }
+#endif
 
 // The rendezvous store (the top of this file says which and why). Rank 0's store waits until every
 // other rank has joined, so a rank that never comes fails here, within the timeout.
@@ -74,37 +96,40 @@ std::string rendezvous_place(const DistOptions& o, bool one_node) {
   return one_node ? at + " (on this node: the socket " + local_rendezvous_socket(o.master_port) + ")" : at;
 }
 
-class Gloo final : public Communicator {
+// Makes the library's process group once every rank has joined `store`; `one_node` as on_one_node.
+using MakeGroup = std::function<c10::intrusive_ptr<Group>(const c10::intrusive_ptr<c10d::Store>& store, bool one_node)>;
+
+class C10dGroup final : public Communicator {
  public:
-  Gloo(const DistOptions& o, const LaunchInfo& l) : rank_(l.rank), size_(l.world_size), timeout_s_(o.timeout_seconds) {
+  // `connect_hint`: what to check when the ranks met but the group could not connect.
+  C10dGroup(const DistOptions& o, const LaunchInfo& l, std::string name, const MakeGroup& make_group,
+            const std::string& connect_hint)
+      : name_(std::move(name)), rank_(l.rank), size_(l.world_size), timeout_s_(o.timeout_seconds) {
     const bool one_node = on_one_node(o, l);
     const std::string where = rendezvous_place(o, one_node);
     try {
       store_ = make_store(o, l, one_node);
     } catch (const RendezvousTimeout& e) {
-      throw Error("gloo: " + me() + " could not join the rendezvous at " + where +
+      throw Error(name_ + ": " + me() + " could not join the rendezvous at " + where +
                   join_failure(e.what(), o, one_node, true));
     } catch (const std::exception& e) {
       // TCPStore's errors read as before: a taken port, else the other side did not come. The local
       // store's other errors (its folder, a taken port, another job's rank 0) say what to do themselves.
-      throw Error("gloo: " + me() + " could not join the rendezvous at " + where +
+      throw Error(name_ + ": " + me() + " could not join the rendezvous at " + where +
                   join_failure(library_text(e), o, one_node, !one_node));
     }
     try {
-      auto opts = c10d::ProcessGroupGloo::Options::create(std::chrono::seconds(o.timeout_seconds));
-      opts->devices.push_back(make_device(o, l, one_node));
-      pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, l.rank, l.world_size, opts);
+      pg_ = make_group(store_, one_node);
     } catch (const std::exception& e) {
-      throw Error("gloo: " + me() + " reached the rendezvous at " + where + " but could not connect to " + peer() +
+      throw Error(name_ + ": " + me() + " reached the rendezvous at " + where + " but could not connect to " + peer() +
                   " within --dist_timeout " + std::to_string(timeout_s_) +
-                  " s: a rank was not started, or stopped or died while joining, or the ranks cannot reach each "
-                  "other's addresses "
-                  "(GLOO_SOCKET_IFNAME names the network interface to use) [" + library_text(e) + "]");
+                  " s: a rank was not started, or stopped or died while joining, or " + connect_hint + " [" +
+                  library_text(e) + "]");
     }
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  std::string backend() const override { return "gloo"; }
+  std::string backend() const override { return name_; }
   void all_reduce_sum(std::vector<torch::Tensor>& tensors) override {
     guarded("all_reduce", [&] { pg_->allreduce(tensors)->wait(); });
   }
@@ -149,7 +174,7 @@ class Gloo final : public Communicator {
     return within + "rank 0 serves it: is rank 0 running, is " + o.master_addr + ":" + std::to_string(o.master_port) +
            " its address (MASTER_ADDR, --master_addr), and can this host reach it?" + tail;
   }
-  // Gloo's messages name a peer's socket address, not its rank; with two ranks the peer is known.
+  // The libraries' messages name a peer's address, not its rank; with two ranks the peer is known.
   std::string peer() const { return size_ == 2 ? "rank " + std::to_string(1 - rank_) : "another rank"; }
 
   template <class F>
@@ -176,24 +201,52 @@ class Gloo final : public Communicator {
     } else {
       cause = peer() + " stopped, died or stalled (" + timeout + "), or the ranks disagree about the collective";
     }
-    throw Error("gloo: " + std::string(collective) + " failed on " + me() + ": " + cause + "; look in " +
+    throw Error(name_ + ": " + std::string(collective) + " failed on " + me() + ": " + cause + "; look in " +
                 (size_ == 2 ? peer() + "'s" : "the other ranks'") + " own output for why [" + what + "]");
   }
 
+  std::string name_;
   int rank_, size_, timeout_s_;
   c10::intrusive_ptr<c10d::Store> store_;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg_;
+  c10::intrusive_ptr<Group> pg_;
 };
 
 }  // namespace
 
 std::unique_ptr<Communicator> make_gloo(const DistOptions& o, const LaunchInfo& l) {
-  return std::make_unique<Gloo>(o, l);
-}
+#ifdef CMA_HAVE_GLOO
+  const auto make = [&](const c10::intrusive_ptr<c10d::Store>& store, bool one_node) -> c10::intrusive_ptr<Group> {
+    auto opts = c10d::ProcessGroupGloo::Options::create(std::chrono::seconds(o.timeout_seconds));
+    opts->devices.push_back(make_device(o, l, one_node));
+    return c10::make_intrusive<c10d::ProcessGroupGloo>(store, l.rank, l.world_size, opts);
+  };
+  return std::make_unique<C10dGroup>(o, l, "gloo", make,
+                                     "the ranks cannot reach each other's addresses (GLOO_SOCKET_IFNAME names the "
+                                     "network interface to use)");
 #else
-std::unique_ptr<Communicator> make_gloo(const DistOptions&, const LaunchInfo&) {
+  (void)o, (void)l;
   throw Error("this build has no Gloo backend (configure with libgloo-dev installed)");
-}
 #endif
+}
+
+std::unique_ptr<Communicator> make_nccl(const DistOptions& o, const LaunchInfo& l) {
+#if CMA_WITH_NCCL
+  // Each rank drives the GPU of its local rank (the trainer picks the same one, train/options.h),
+  // and NCCL binds its communicator to the current device.
+  c10::cuda::set_device(static_cast<c10::DeviceIndex>(l.local_rank));
+  const auto make = [&](const c10::intrusive_ptr<c10d::Store>& store, bool) -> c10::intrusive_ptr<Group> {
+    auto opts = c10d::ProcessGroupNCCL::Options::create();
+    opts->timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_seconds) * 1000);
+    return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, l.rank, l.world_size, opts);
+  };
+  return std::make_unique<C10dGroup>(o, l, "nccl", make,
+                                     "two ranks share one GPU (NCCL refuses that: one rank per GPU), or NCCL "
+                                     "cannot reach the other ranks (NCCL_SOCKET_IFNAME, NCCL_DEBUG=INFO)");
+#else
+  (void)o, (void)l;
+  throw Error("--dist_backend nccl is not available in this build (CPU LibTorch, or LibTorch without NCCL); "
+              "use gloo");
+#endif
+}
 
 }  // namespace cma::dist

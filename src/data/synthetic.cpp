@@ -1,8 +1,11 @@
-// Writes the synthetic MSR-VTT tree of synthetic.h. Frames are encoded with OpenCV's imgcodecs.
+// Writes the synthetic MSR-VTT tree of synthetic.h. Frames are encoded with OpenCV's imgcodecs
+// where the build has it (the frames the reference fixtures were made from), else with TurboJPEG.
 #include "cma/data/synthetic.h"
 
+#if CMA_WITH_OPENCV
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#endif
 
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "cma/core/error.h"
+#include "image_encode.h"
 
 namespace cma::data {
 namespace {
@@ -57,12 +61,13 @@ void write_text(const fs::path& path, const std::string& text) {
 }
 
 // A smooth colour field that drifts with the frame index, plus noise: compresses like a real frame.
-cv::Mat frame_image(const SyntheticSpec& s, int video, int frame) {
+// Pixels are interleaved blue, green, red (OpenCV's order, in which the field was first defined).
+std::vector<uint8_t> frame_bgr(const SyntheticSpec& s, int video, int frame) {
   Rng r{s.seed * 1000003ull + static_cast<uint64_t>(video) * 7919ull + static_cast<uint64_t>(frame)};
   const int base[3] = {r.below(256), r.below(256), r.below(256)};
-  cv::Mat m(s.height, s.width, CV_8UC3);
+  std::vector<uint8_t> px(static_cast<size_t>(s.width) * s.height * 3);
   for (int y = 0; y < s.height; ++y) {
-    uint8_t* row = m.ptr<uint8_t>(y);
+    uint8_t* row = px.data() + static_cast<size_t>(y) * s.width * 3;
     for (int x = 0; x < s.width; ++x) {
       for (int c = 0; c < 3; ++c) {
         const int v = base[c] + (x * (c + 1) + y * (3 - c)) / 4 + frame * 5 + r.below(17) - 8;
@@ -70,18 +75,29 @@ cv::Mat frame_image(const SyntheticSpec& s, int video, int frame) {
       }
     }
   }
-  return m;
+  return px;
+}
+
+void write_frame(const fs::path& path, const SyntheticSpec& s, std::vector<uint8_t> bgr) {
+#if CMA_WITH_OPENCV
+  std::vector<int> params;
+  if (s.frame_ext == ".jpg") params = {cv::IMWRITE_JPEG_QUALITY, s.jpeg_quality};
+  const cv::Mat m(s.height, s.width, CV_8UC3, bgr.data());
+  require(cv::imwrite(path.string(), m, params), "cannot write frame " + path.string());
+#else
+  Image rgb{s.width, s.height, 3, std::move(bgr)};
+  for (size_t i = 0; i < rgb.pixels.size(); i += 3) std::swap(rgb.pixels[i], rgb.pixels[i + 2]);
+  const std::vector<uint8_t> jpeg = encode_jpeg(rgb, s.jpeg_quality, path.string());
+  write_text(path, std::string(jpeg.begin(), jpeg.end()));
+#endif
 }
 
 void write_frames(const fs::path& folder, const SyntheticSpec& s, int video, int count) {
   fs::create_directories(folder);
-  std::vector<int> params;
-  if (s.frame_ext == ".jpg") params = {cv::IMWRITE_JPEG_QUALITY, s.jpeg_quality};
   for (int f = 0; f < count; ++f) {
     char name[32];
     std::snprintf(name, sizeof(name), "%05d", f);
-    const fs::path path = folder / (name + s.frame_ext);
-    require(cv::imwrite(path.string(), frame_image(s, video, f), params), "cannot write frame " + path.string());
+    write_frame(folder / (name + s.frame_ext), s, frame_bgr(s, video, f));
   }
 }
 
@@ -92,6 +108,10 @@ void validate(const SyntheticSpec& s) {
   require(s.width >= 1 && s.height >= 1, "synthetic MSR-VTT: frame size must be positive");
   require(s.frame_ext == ".jpg" || s.frame_ext == ".png",
           "synthetic MSR-VTT: frame_ext '" + s.frame_ext + "' is not .jpg or .png");
+#if !CMA_WITH_OPENCV
+  require(s.frame_ext == ".jpg" && jpeg_encoder_available(),
+          "synthetic MSR-VTT: this build writes frames with TurboJPEG only (no OpenCV), so .jpg frames only");
+#endif
   require(s.videos_with_empty_folder >= 0 && s.videos_without_folder >= 0 &&
               s.videos_with_empty_folder + s.videos_without_folder <= s.num_train_videos,
           "synthetic MSR-VTT: more broken videos than training videos");
