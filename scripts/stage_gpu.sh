@@ -48,6 +48,20 @@ done
 mkdir -p "$DEST/gloo-include"
 mv "$DEST/usr/include/gloo" "$DEST/gloo-include/gloo"
 
+# The reference, for `cma bench train --reference` there (never committed): with CMA_REF set (cma/ and
+# clip/ as ../shared/reference/README.md says) and a harness already in third_party/gpu/reference/,
+# copies the reference's code and ../shared/reference's shims beside the harness.
+if [ -n "${CMA_REF:-}" ]; then
+  ref=third_party/gpu/reference
+  mkdir -p "$ref"
+  [ -f "$ref/ref_train_bench.py" ] || echo "stage_gpu: warning: no harness at $ref/ref_train_bench.py" >&2
+  rm -rf "$ref/cma" "$ref/clip" "$ref/shims"
+  cp -r "$CMA_REF/cma" "$CMA_REF/clip" "$ref/"
+  rm -rf "$ref/cma/imgs" "$ref/cma/.git" "$ref/clip/.git" "$ref/clip/notebooks"
+  cp -r "${CMA_SHARED_DIR:-../shared}/reference/shims" "$ref/shims"
+  echo "stage_gpu: staged the reference from $CMA_REF into $ref"
+fi
+
 size=$(du -sm third_party/gpu | cut -f1)
 tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
 echo "stage_gpu: staged ${#PACKAGES[@]} packages into $DEST: ${size} MiB; the tracked tree is $((tree / 1048576)) MiB" \

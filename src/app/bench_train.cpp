@@ -7,6 +7,7 @@
 // that every ratio printed comes from one run on one machine.
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #if CMA_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
 #endif
@@ -67,6 +69,7 @@ struct TrainArgs {
   int threads = 0;                 // CPU compute threads (0: all cores)
   std::string precision = "auto";  // the backbone's dtype (model/precision.h)
   bool convert2fp16 = false;
+  bool recompute = false;          // also the model-bound step with --recompute
   std::string data;                // a synthetic JPEG tree, generated when absent
   int videos = 64;                 // videos to generate (batches reuse them)
   double peak_tflops = 0;          // MFU's denominator (0: the card's datasheet, else measured)
@@ -135,6 +138,7 @@ void reset_peak(const torch::Device& device) {
   }
 #endif
   (void)device;
+  ::malloc_trim(0);  // memory freed by earlier configurations but still resident would mask this one's peak
   std::ofstream("/proc/self/clear_refs") << "5";
 }
 
@@ -298,10 +302,13 @@ void print_ratios(const std::vector<Result>& ours, const std::vector<Result>& re
   for (const auto& o : ours) {
     if (o.mode != "model") {
       for (const auto& m : ours) {
-        if (m.mode == "model" && m.batch == o.batch) {
-          std::printf("ratio cma %s / cma model, batch %d, clips/s (same run): %.3f\n", o.mode.c_str(), o.batch,
-                      o.clips_per_s / m.clips_per_s);
+        if (m.mode != "model" || m.batch != o.batch) continue;
+        std::printf("ratio cma %s / cma model, batch %d (same run): clips/s %.3f", o.mode.c_str(), o.batch,
+                    o.clips_per_s / m.clips_per_s);
+        if (o.mode == "model-recompute") {
+          std::printf(", step time %.3f, peak memory %.3f", o.step_s / m.step_s, double(o.peak_bytes) / m.peak_bytes);
         }
+        std::printf("\n");
       }
     }
     for (const auto& r : ref) {
@@ -325,7 +332,7 @@ nlohmann::json to_json(const std::vector<Result>& results) {
 }
 
 void run_bench_train(const TrainArgs& a, const std::vector<int>& batches, const std::vector<std::string>& modes) {
-  Bench b(a, torch::Device(a.device));
+  Bench b(a, torch::Device(train::device_for_rank(a.device, 0)));  // "cuda" -> "cuda:0": stats need an index
   const int threads = set_threads(a.threads, "auto");
   const auto precision = model::resolve_precision(a.precision, a.convert2fp16, b.device);
   b.model = model::build_model(a.weights, a.model, 0);
@@ -334,7 +341,7 @@ void run_bench_train(const TrainArgs& a, const std::vector<int>& batches, const 
   b.model->train();
   std::string device_name = "cpu: " + cpu_description();
 #if CMA_WITH_CUDA
-  if (b.device.is_cuda()) device_name = "gpu: " + std::string(c10::cuda::get_device_properties(b.device.index())->name);
+  if (b.device.is_cuda()) device_name = "gpu: " + std::string(at::cuda::getDeviceProperties(b.device.index())->name);
 #endif
   const double datasheet = datasheet_tflops(device_name);
   b.peak_tflops = a.peak_tflops > 0 ? a.peak_tflops : datasheet > 0 ? datasheet : measured_tflops(b.device, precision.backbone);
@@ -355,6 +362,14 @@ void run_bench_train(const TrainArgs& a, const std::vector<int>& batches, const 
   for (int batch : batches) {
     for (const auto& mode : modes) {
       print_result(ours.emplace_back(mode == "model" ? run_model_bound(b, batch) : run_loader(b, mode, batch)));
+    }
+  }
+  if (a.recompute) {
+    b.model->visual->transformer->recompute = b.model->transformer->recompute = true;
+    for (int batch : batches) {
+      Result r = run_model_bound(b, batch);
+      r.mode = "model-recompute";
+      print_result(ours.emplace_back(r));
     }
   }
   if (!b.cache.empty()) fs::remove(b.cache);
@@ -387,6 +402,7 @@ void add_bench_train(CLI::App& bench) {
   cmd->add_option("--threads", a->threads, "CPU compute threads (0: all cores)")->capture_default_str();
   cmd->add_option("--precision", a->precision, "backbone dtype: auto | fp32 | bf16 | fp16")->capture_default_str();
   cmd->add_flag("--adapter_convert2fp16", a->convert2fp16, "adapters in the backbone's half type (the reference's fp16 mode)");
+  cmd->add_flag("--recompute", a->recompute, "also time the model-bound step with --recompute (memory and time against it)");
   cmd->add_option("--data", a->data, "synthetic JPEG tree (generated when absent; default in the temporary folder)");
   cmd->add_option("--videos", a->videos, "videos to generate")->capture_default_str();
   cmd->add_option("--peak_tflops", a->peak_tflops, "MFU's denominator (default: the GPU's datasheet, else measured)");

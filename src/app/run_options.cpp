@@ -21,6 +21,9 @@ void bind_model_options(ConfigBinder& b, model::ModelOptions& m) {
   b.bind("model", "q_score_temp", &m.head.q_score_temp, "temperature of q_score pooling");
   b.bind("model", "precision", &m.precision,
          "frozen backbone dtype: auto (fp16 on CUDA, fp32 on the CPU) | fp32 | bf16 | fp16 (CUDA)");
+  b.bind_switch("model", "recompute", &m.recompute,
+                "keep only each block's input and recompute its activations in backward (less memory, more time)")
+      .on_resume(OnResume::Free);
 }
 
 void bind_frame_options(ConfigBinder& b, data::DataOptions& d) {

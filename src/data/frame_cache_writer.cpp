@@ -295,7 +295,6 @@ PrepareStats prepare_cache(const std::string& cache_path, const std::vector<std:
 
 PrepareStats prepare_from_folders(const std::string& cache_path, const std::vector<std::string>& video_ids,
                                   const DataOptions& o, int threads, const PrepareProgress& progress) {
-#if CMA_WITH_OPENCV
   const int size = o.frame_size;
   const size_t frame_bytes = static_cast<size_t>(size) * size * 3;
   auto decode = [&o, size, frame_bytes](const std::string& id) {
@@ -320,11 +319,6 @@ PrepareStats prepare_from_folders(const std::string& cache_path, const std::vect
     return v;
   };
   return prepare_cache(cache_path, video_ids, size, threads, decode, progress);
-#else
-  (void)cache_path, (void)video_ids, (void)o, (void)threads, (void)progress;
-  throw Error("cma was built without OpenCV, which decoding frame images needs; rebuild with "
-              "-DCMA_WITH_OPENCV=ON");
-#endif
 }
 
 #if !CMA_WITH_OPENCV

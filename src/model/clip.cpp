@@ -74,6 +74,7 @@ ClipModelImpl::ClipModelImpl(const ClipConfig& config, const ModelOptions& optio
   visual = register_module("visual", VisionTransformer(config_));
   transformer = register_module("transformer", Transformer(config_.transformer_width, config_.transformer_layers,
                                                            config_.transformer_heads));
+  visual->transformer->recompute = transformer->recompute = options_.recompute;
   token_embedding = register_module("token_embedding",
                                     torch::nn::Embedding(config_.vocab_size, config_.transformer_width));
   positional_embedding =

@@ -1,5 +1,12 @@
 #include "cma/model/layers.h"
 
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/utils.h>
+
+#include <functional>
+
+#include "cma/core/error.h"
 #include "cma/model/cpu_gemm.h"
 #include "cma/model/item_gemm.h"
 
@@ -91,12 +98,67 @@ TransformerImpl::TransformerImpl(int width, int layers, int heads) {
   for (int i = 0; i < layers; ++i) resblocks->push_back(ResidualBlock(width, heads));
 }
 
+namespace {
+
+// The backward of a block whose forward ran without autograd: it reruns the block with autograd on
+// its saved input and back-propagates through that, which accumulates the adapters' gradients into
+// their .grad (a nested backward, as PyTorch's reentrant checkpointing does) and returns the
+// gradient of the input.
+class RecomputedBlock final : public torch::autograd::Node {
+ public:
+  RecomputedBlock(std::function<torch::Tensor(const torch::Tensor&)> run, torch::Tensor input)
+      : run_(std::move(run)), input_(std::move(input)) {}
+
+  torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
+    require(run_ != nullptr, "a recomputed block was back-propagated twice (its inputs are released)");
+    const bool input_grad = task_should_compute_output(0);
+    torch::Tensor x = input_.detach().requires_grad_(input_grad);
+    torch::Tensor out;
+    {
+      torch::AutoGradMode on(true);
+      out = run_(x);
+    }
+    torch::autograd::backward({out}, {grads.at(0)});
+    return {input_grad ? x.grad() : torch::Tensor()};
+  }
+  void release_variables() override {
+    input_.reset();
+    run_ = nullptr;
+  }
+
+ private:
+  std::function<torch::Tensor(const torch::Tensor&)> run_;
+  torch::Tensor input_;
+};
+
+// `run(x)` without keeping its activations; the result's backward recomputes them.
+torch::Tensor run_recomputed(const std::function<torch::Tensor(const torch::Tensor&)>& run, const torch::Tensor& x) {
+  torch::Tensor out;
+  {
+    torch::NoGradGuard no_grad;
+    out = run(x);
+  }
+  auto node = std::shared_ptr<RecomputedBlock>(new RecomputedBlock(run, x.detach()), torch::autograd::deleteNode);
+  node->set_next_edges(torch::autograd::collect_next_edges(x));
+  torch::autograd::set_history(out, node);
+  return out;
+}
+
+}  // namespace
+
 torch::Tensor TransformerImpl::forward(torch::Tensor x, const torch::Tensor& mask,
                                        const AdapterBank& adapters, const torch::Tensor& last_query_pos) {
   const int n = layers();
+  const bool recomputing = recompute && torch::GradMode::is_enabled() && is_training();
   for (int i = 0; i < n; ++i) {
     auto block = resblocks->ptr<ResidualBlockImpl>(i);
-    x = block->forward(x, mask, adapters, i, i == n - 1 ? last_query_pos : torch::Tensor());
+    if (recomputing && i < n - 1) {
+      // The bank and the mask are copied in: backward runs after this call has returned.
+      x = run_recomputed([block, mask, adapters, i](const torch::Tensor& in) { return block->forward(in, mask, adapters, i); },
+                         x);
+    } else {
+      x = block->forward(x, mask, adapters, i, i == n - 1 ? last_query_pos : torch::Tensor());
+    }
   }
   return x;  // [B, T, D] or [B, 1, D]
 }

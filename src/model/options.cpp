@@ -29,6 +29,9 @@ void ModelOptions::validate() const {
   head.validate();
   require(precision == "auto" || precision == "fp32" || precision == "bf16" || precision == "fp16",
           "--precision '" + precision + "' is not one of auto, fp32, bf16, fp16");
+  // The recomputed pass would draw other dropout masks than the first one did.
+  require(!recompute || adapter.dropout == 0.0,
+          "--recompute needs --adapter_dropout 0 (the recomputed pass would draw different dropout masks)");
 }
 
 }  // namespace cma::model

@@ -139,4 +139,14 @@ void BertAdam::load_state(const TensorMap& state, const std::string& source) {
   step_ = get("step").item<int64_t>();
 }
 
+double stalled_fraction(const std::vector<torch::Tensor>& before, const std::vector<torch::Tensor>& after,
+                        const std::vector<torch::Tensor>& moving) {
+  int64_t moved = 0, stalled = 0;
+  for (size_t i = 0; i < moving.size(); ++i) {
+    moved += moving[i].sum().item<int64_t>();
+    stalled += (moving[i] & before[i].eq(after[i])).sum().item<int64_t>();
+  }
+  return moved == 0 ? 0.0 : static_cast<double>(stalled) / static_cast<double>(moved);
+}
+
 }  // namespace cma::train

@@ -1,5 +1,6 @@
 #include "cma/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -206,7 +207,17 @@ bool Trainer::optimizer_step(double loss_value) {
   }
   state_.nonfinite_in_row = 0;
   last_lr_ = optimizer_->scheduled_lr(0);  // the rate this update applies (0 on the very first)
+  // fp16 adapters (--adapter_convert2fp16) can stop moving without any NaN: watch for it.
+  const bool half = std::any_of(params.begin(), params.end(), [](const auto& p) { return p.scalar_type() == torch::kHalf; });
+  std::vector<torch::Tensor> before, moving;
+  if (half) {
+    for (const auto& p : params) {
+      before.push_back(p.detach().clone());
+      moving.push_back(p.grad().defined() ? p.grad().ne(0) : torch::zeros_like(p, torch::kBool));
+    }
+  }
   optimizer_->step();
+  if (half) warn_if_stalled(stalled_fraction(before, params, moving));
   {
     torch::NoGradGuard no_grad;
     model_->logit_scale.clamp_max_(std::log(100.0));
@@ -217,6 +228,18 @@ bool Trainer::optimizer_step(double loss_value) {
   window_loss_ += loss_value;
   ++window_steps_;
   return true;
+}
+
+void Trainer::warn_if_stalled(double fraction) {
+  // Once per --log-every window at most: the cause (the learning rate against fp16's resolution)
+  // does not change from one step to the next.
+  if (fraction < 0.5 || state_.global_step < last_stall_warning_ + cfg_.train.log_every) return;
+  last_stall_warning_ = state_.global_step;
+  log::warn("train",
+            "step {}: {:.0f}% of the fp16 adapter weights with a non-zero gradient did not change: the update "
+            "(learning rate {:.3g}) is below fp16's resolution, so training stalls. Drop --adapter_convert2fp16 "
+            "(fp32 master weights) or raise --lr",
+            state_.global_step + 1, 100.0 * fraction, last_lr_);
 }
 
 }  // namespace cma::train

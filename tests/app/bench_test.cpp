@@ -102,7 +102,7 @@ std::string fake_train_reference(const TempDir& tmp) {
 TEST(Bench, TrainReportsEveryInputPathWithRatiosAndJson) {
   const TempDir tmp("bench_train");
   const std::string json = tmp / "bench.json";
-  const auto r = run_cli(tiny_train_bench(tmp) + " --python sh --reference " + fake_train_reference(tmp) +
+  const auto r = run_cli(tiny_train_bench(tmp) + " --recompute --python sh --reference " + fake_train_reference(tmp) +
                          " --json " + json);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("cpu: "), std::string::npos) << r.output;
@@ -113,8 +113,10 @@ TEST(Bench, TrainReportsEveryInputPathWithRatiosAndJson) {
               std::string::npos) << r.output;
   }
   EXPECT_NE(r.output.find("ratio cma jpeg / cma model, batch 2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ratio cma model-recompute / cma model, batch 2 (same run): clips/s"), std::string::npos)
+      << r.output;
   const auto j = nlohmann::json::parse(slurp(json));
-  ASSERT_EQ(j.at("cma").size(), 3u);
+  ASSERT_EQ(j.at("cma").size(), 4u);
   for (const auto& e : j.at("cma")) {
     EXPECT_GT(e.at("clips_per_s").get<double>(), 0) << e;
     EXPECT_GT(e.at("mfu").get<double>(), 0) << e;

@@ -57,6 +57,10 @@ class TransformerImpl : public torch::nn::Module {
   int layers() const { return static_cast<int>(resblocks->size()); }
 
   torch::nn::ModuleList resblocks{nullptr};
+  // Training keeps only each block's input (the last block's activations are small and kept) and
+  // recomputes the rest during backward: activation memory of one block instead of all of them,
+  // for about one more forward pass of time.
+  bool recompute = false;
 };
 TORCH_MODULE(Transformer);
 

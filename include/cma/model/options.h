@@ -28,6 +28,7 @@ struct ModelOptions {
   AdapterOptions adapter;
   HeadOptions head;
   std::string precision = "auto";  // auto | fp32 | bf16 | fp16: the frozen backbone's dtype (model/precision.h)
+  bool recompute = false;          // keep only each block's input; recompute its activations in backward
   void validate() const;
 };
 

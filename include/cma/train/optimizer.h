@@ -38,6 +38,13 @@ std::vector<ParamGroup> make_param_groups(const TensorMap& trainable, double lr,
 // Scales all gradients so their global L2 norm is at most max_norm; returns the norm before.
 double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
 
+// Of the elements whose gradient was non-zero (`moving`: grad != 0, taken before the update), the
+// fraction that the update left exactly as they were (`before`). An fp16 weight stops moving when
+// lr x update falls under half its spacing (2^-11 of its size): a pure-fp16 run then stalls without
+// any NaN. 0 when no gradient was non-zero.
+double stalled_fraction(const std::vector<torch::Tensor>& before, const std::vector<torch::Tensor>& after,
+                        const std::vector<torch::Tensor>& moving);
+
 class BertAdam {
  public:
   BertAdam(std::vector<ParamGroup> groups, const OptimizerOptions& options, double t_total);

@@ -59,6 +59,7 @@ class Trainer {
   void train_epoch();
   void step(const data::Batch& batch, int64_t micro_index);
   bool optimizer_step(double loss_value);
+  void warn_if_stalled(double fraction);  // fraction: stalled_fraction of this update
   void after_epoch();
   void write_checkpoint();
   bool stop_requested();
@@ -75,6 +76,7 @@ class Trainer {
   TensorMap trainable_;
   std::vector<ParamGroup> groups_;  // from build_model() until the optimizer takes them
   TrainState state_;
+  int64_t last_stall_warning_ = -1000000000;  // step of the last "fp16 adapters stalled" warning
   double last_lr_ = 0;
   double window_loss_ = 0, window_time_ = 0, window_wait_ = 0;
   int64_t window_steps_ = 0, window_clips_ = 0;
