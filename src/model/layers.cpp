@@ -3,6 +3,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/utils.h>
+#include <torch/version.h>
 
 #include <functional>
 
@@ -44,6 +45,17 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& q_in, const torch::Ten
   q = q.reshape({B, Q, heads, hd}).transpose(1, 2);                                        // [B, H, Q, hd]
   k = k.reshape({B, T, heads, hd}).transpose(1, 2);                                        // [B, H, T, hd]
   v = v.reshape({B, T, heads, hd}).transpose(1, 2);                                        // [B, H, T, hd]
+#if TORCH_VERSION_MAJOR >= 2
+  if (q.is_cuda()) {
+    // Fused attention on the GPU (LibTorch 2.x): the [B, H, Q, T] scores never reach memory. q is
+    // already scaled, hence scale 1.
+    c10::optional<torch::Tensor> m;
+    if (mask.defined()) m = (mask.dim() == 3 ? mask.unsqueeze(1) : mask).to(q.scalar_type());
+    auto fused = at::scaled_dot_product_attention(q, k, v, m, 0.0, false, 1.0);            // [B, H, Q, hd]
+    fused = fused.transpose(1, 2).reshape({B, Q, D});                                       // [B, Q, D]
+    return item_linear(fused, out_proj->weight, out_proj->bias);
+  }
+#endif
   auto scores = cpu_matmul(q, k.transpose(-2, -1));                                        // [B, H, Q, T]
   if (mask.defined()) scores = scores + (mask.dim() == 3 ? mask.unsqueeze(1) : mask).to(scores.scalar_type());
   auto probs = torch::softmax(scores, -1);                                                 // [B, H, Q, T]

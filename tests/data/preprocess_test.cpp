@@ -163,30 +163,6 @@ int run_dir(const std::string& dir, const std::string& expected_path) {
   return static_cast<int>(names.size());
 }
 
-// A 2x1 RGB PNG (a red pixel, a blue one): OpenCV builds decode it; builds without OpenCV read JPEG
-// only, and refuse it naming the image and what would read it.
-TEST(Preprocess, PngDecodesWithOpenCvAndIsRefusedClearlyWithout) {
-  const uint8_t png[] = {
-      0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
-      0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x7B, 0x40, 0xE8, 0xDD, 0x00, 0x00, 0x00,
-      0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0x00, 0x04, 0xFF, 0x01, 0x07, 0x00, 0x01, 0xFF,
-      0xE2, 0x23, 0x9E, 0x59, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82};
-#if CMA_WITH_OPENCV
-  const Image img = cma::data::decode_image_bytes(png, sizeof(png), "two.png");
-  ASSERT_EQ(img.width, 2);
-  ASSERT_EQ(img.height, 1);
-  EXPECT_EQ(img.pixels, (std::vector<uint8_t>{255, 0, 0, 0, 0, 255}));
-#else
-  try {
-    cma::data::decode_image_bytes(png, sizeof(png), "two.png");
-    FAIL() << "a PNG decoded in a build without OpenCV";
-  } catch (const cma::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("two.png"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("-DCMA_WITH_OPENCV=ON"), std::string::npos) << e.what();
-  }
-#endif
-}
-
 TEST(Preprocess, MatchesReferenceFixtures) {
   const std::string dir = cma::testing::fixture("preprocess/images");
   const std::string expected = cma::testing::fixture("preprocess/expected.safetensors");
@@ -286,5 +262,29 @@ TEST(Preprocess, DecodingNeedsOpenCV) {
 }
 
 #endif
+
+// A 2x1 RGB PNG (a red pixel, a blue one): OpenCV builds decode it; builds without OpenCV read JPEG
+// only, and refuse it naming the image and what would read it.
+TEST(Preprocess, PngDecodesWithOpenCvAndIsRefusedClearlyWithout) {
+  const uint8_t png[] = {
+      0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+      0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x7B, 0x40, 0xE8, 0xDD, 0x00, 0x00, 0x00,
+      0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0x00, 0x04, 0xFF, 0x01, 0x07, 0x00, 0x01, 0xFF,
+      0xE2, 0x23, 0x9E, 0x59, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82};
+#if CMA_WITH_OPENCV
+  const Image img = cma::data::decode_image_bytes(png, sizeof(png), "two.png");
+  ASSERT_EQ(img.width, 2);
+  ASSERT_EQ(img.height, 1);
+  EXPECT_EQ(img.pixels, (std::vector<uint8_t>{255, 0, 0, 0, 0, 255}));
+#else
+  try {
+    cma::data::decode_image_bytes(png, sizeof(png), "two.png");
+    FAIL() << "a PNG decoded in a build without OpenCV";
+  } catch (const cma::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("two.png"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("-DCMA_WITH_OPENCV=ON"), std::string::npos) << e.what();
+  }
+#endif
+}
 
 }  // namespace
