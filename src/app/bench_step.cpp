@@ -4,19 +4,16 @@
 #include <CLI/CLI.hpp>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <regex>
 #include <sstream>
 
-#include "cma/app/child_process.h"
 #include "cma/app/commands.h"
 #include "cma/app/machine.h"
 #include "cma/core/error.h"
@@ -89,23 +86,14 @@ void print_timing(const Variant& v) {
 // one warm-up step, then STEPS timed, printing "median <seconds> s/step"). Throws with its output's
 // tail when it fails.
 double run_reference(const StepArgs& a, int threads) {
-  namespace fs = std::filesystem;
-  const fs::path log = fs::temp_directory_path() / ("cma_bench_reference_" + std::to_string(::getpid()) + ".txt");
-  const auto r = run_child(a.python,
-                           {a.reference, std::to_string(a.batch), std::to_string(a.frames), std::to_string(a.steps),
-                            std::to_string(threads)},
-                           log.string(), nullptr);
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  fs::remove(log);
+  const auto run = bench::run_script(a.python, {a.reference, std::to_string(a.batch), std::to_string(a.frames),
+                                                std::to_string(a.steps), std::to_string(threads)});
   std::smatch m;
-  const std::string out = text.str();
-  if (r.exit_code != 0 || !std::regex_search(out, m, std::regex("median ([0-9.eE+-]+) s/step"))) {
-    const std::string tail = out.size() > 2000 ? out.substr(out.size() - 2000) : out;
+  if (run.exit_code != 0 || !std::regex_search(run.output, m, std::regex("median ([0-9.eE+-]+) s/step"))) {
     throw Error("the reference's benchmark (" + a.python + " " + a.reference + ") " +
-                (r.exit_code != 0 ? "exited with " + std::to_string(r.exit_code) : "printed no 'median ... s/step'") +
-                ":\n" + tail);
+                (run.exit_code != 0 ? "exited with " + std::to_string(run.exit_code)
+                                    : "printed no 'median ... s/step'") +
+                ":\n" + run.tail());
   }
   return std::stod(m[1]);
 }

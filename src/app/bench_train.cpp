@@ -23,11 +23,9 @@
 #if CMA_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
-#include <c10/cuda/CUDAFunctions.h>
 #endif
 
 #include "bench_util.h"
-#include "cma/app/child_process.h"
 #include "cma/app/commands.h"
 #include "cma/app/machine.h"
 #include "cma/core/atomic_file.h"
@@ -42,16 +40,6 @@
 #include "cma/train/options.h"
 
 namespace cma::app {
-
-namespace bench {
-void synchronize(const torch::Device& device) {
-#if CMA_WITH_CUDA
-  if (device.is_cuda()) c10::cuda::device_synchronize();
-#else
-  (void)device;
-#endif
-}
-}  // namespace bench
 
 namespace {
 
@@ -259,25 +247,18 @@ void prepare_data(Bench& b) {
 // "clips/s X step_s Y peak_bytes Z". Throws with its output's tail when it fails.
 Result run_reference(const Bench& b, const std::string& mode, int batch) {
   const TrainArgs& a = b.a;
-  const fs::path log = fs::temp_directory_path() / ("cma_bench_train_ref_" + std::to_string(::getpid()) + ".txt");
-  const auto rc = run_child(a.python,
-                            {a.reference, "--mode", mode, "--batch", std::to_string(batch), "--frames",
-                             std::to_string(a.frames), "--words", std::to_string(a.words), "--warmup",
-                             std::to_string(a.warmup), "--steps", std::to_string(a.steps), "--data",
-                             fs::path(b.data.features_path).parent_path().string(), "--workers",
-                             std::to_string(b.data.workers), "--device", a.device},
-                            log.string(), nullptr);
-  std::stringstream text;
-  text << std::ifstream(log).rdbuf();
-  fs::remove(log);
-  const std::string out = text.str();
+  const auto run = bench::run_script(
+      a.python, {a.reference, "--mode", mode, "--batch", std::to_string(batch), "--frames", std::to_string(a.frames),
+                 "--words", std::to_string(a.words), "--warmup", std::to_string(a.warmup), "--steps",
+                 std::to_string(a.steps), "--data", fs::path(b.data.features_path).parent_path().string(),
+                 "--workers", std::to_string(b.data.workers), "--device", a.device});
   std::smatch m;
   const std::regex line("clips/s ([0-9.eE+-]+) step_s ([0-9.eE+-]+) peak_bytes (-?[0-9]+)");
-  if (rc.exit_code != 0 || !std::regex_search(out, m, line)) {
+  if (run.exit_code != 0 || !std::regex_search(run.output, m, line)) {
     throw Error("the reference's harness (" + a.python + " " + a.reference + ", --mode " + mode + " --batch " +
                 std::to_string(batch) + ") " +
-                (rc.exit_code != 0 ? "exited with " + std::to_string(rc.exit_code) : "printed no 'clips/s ...' line") +
-                ":\n" + (out.size() > 2000 ? out.substr(out.size() - 2000) : out));
+                (run.exit_code != 0 ? "exited with " + std::to_string(run.exit_code) : "printed no 'clips/s ...' line") +
+                ":\n" + run.tail());
   }
   Result r{"reference", mode, batch, std::stod(m[2]), std::stod(m[1])};
   r.mfu = training_flops(b.model->config(), batch, a.frames, a.words) / r.step_s / (b.peak_tflops * 1e12);

@@ -1,13 +1,22 @@
-// Private to the `cma bench` subcommands: timing one training step, medians, comma lists.
+// Private to the `cma bench` subcommands: timing one training step, medians, comma lists, and
+// running the reference's benchmark scripts.
 #pragma once
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#if CMA_WITH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#endif
+
+#include "cma/app/child_process.h"
 #include "cma/dist/communicator.h"
 #include "cma/train/optimizer.h"
 #include "cma/train/step.h"
@@ -33,7 +42,31 @@ struct Timing {
 };
 
 // Waits for the device's queued work, so that host clocks time it (a no-op on the CPU).
-void synchronize(const torch::Device& device);
+inline void synchronize(const torch::Device& device) {
+#if CMA_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::device_synchronize();
+#else
+  (void)device;
+#endif
+}
+
+// A script of the reference's run by `python`: its exit code and everything it printed.
+struct ScriptRun {
+  int exit_code = 0;
+  std::string output;
+  // The last 2000 characters of the output, for error messages.
+  std::string tail() const { return output.size() > 2000 ? output.substr(output.size() - 2000) : output; }
+};
+
+inline ScriptRun run_script(const std::string& python, const std::vector<std::string>& args) {
+  namespace fs = std::filesystem;
+  const fs::path log = fs::temp_directory_path() / ("cma_bench_reference_" + std::to_string(::getpid()) + ".txt");
+  const auto r = run_child(python, args, log.string(), nullptr);
+  std::stringstream text;
+  text << std::ifstream(log).rdbuf();
+  fs::remove(log);
+  return {r.exit_code, text.str()};
+}
 
 // One training step as the trainer takes it: loss, backward, clipping, BertAdam, grads dropped.
 inline Timing time_step(model::ClipModelImpl& m, dist::Communicator& comm, train::BertAdam& adam,

@@ -14,14 +14,6 @@
 // Every call into c10d is therefore wrapped: any exception becomes a cma::Error that names the
 // collective, this rank, the peer (or "another rank"), the timeout, and keeps the library's text.
 // NCCL's own failures (a lost peer, a watchdog timeout) are reported the same way.
-#include <cstdlib>
-#include <exception>
-#include <string>
-
-#include "cma/core/error.h"
-#include "cma/dist/communicator.h"
-#include "cma/dist/local_store.h"
-
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
 #if TORCH_VERSION_MAJOR >= 2
@@ -29,8 +21,6 @@
 #else
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #endif
-
-#include <functional>
 #ifdef CMA_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
@@ -38,6 +28,15 @@
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <string>
+
+#include "cma/core/error.h"
+#include "cma/dist/communicator.h"
+#include "cma/dist/local_store.h"
 
 namespace cma::dist {
 namespace {
