@@ -14,7 +14,10 @@ cd "$(dirname "$0")/.."
 OUT=${1:?usage: scripts/gpu_check.sh OUT_DIR}
 mkdir -p "$OUT"
 ROOT=$PWD
-SYSROOT=$ROOT/third_party/gpu/sysroot
+# What the GPU machine lacks, staged by scripts/stage_gpu.sh; CMA_GPU_SYSROOT=/ where the packages are
+# installed (scripts/torch2_check.sh runs this script in its Debian 13 root).
+SYSROOT=${CMA_GPU_SYSROOT:-$ROOT/third_party/gpu/sysroot}
+SYSROOT=${SYSROOT%/}  # "/" becomes "", so that paths below read /usr/include, as CMake caches them
 BUILD=${CMA_GPU_BUILD_DIR:-build-gpu}
 PY=${PYTHON:-python3}
 t0=$(date +%s)
@@ -62,27 +65,48 @@ step machine machine.txt machine
 
 TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
 TORCH_INCLUDE=$("$PY" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "include"))')
-# nccl.h: the nvidia-nccl wheel beside PyTorch has it; else the CUDA toolkit's include folder.
+# nccl.h: the nvidia-nccl wheel beside PyTorch has it; else the system's or the CUDA toolkit's.
 NCCL_INCLUDE=$("$PY" -c 'import os, nvidia.nccl as n; print(os.path.join(list(n.__path__)[0], "include"))' 2>/dev/null)
-[ -f "$NCCL_INCLUDE/nccl.h" ] || NCCL_INCLUDE=$(dirname "$(find / -name nccl.h -path '*include*' 2>/dev/null | head -n 1)")
-# Gloo's headers: PyTorch's own where it ships them, else Debian's staged copy.
+for d in /usr/include /usr/local/cuda/include; do
+  [ -f "$NCCL_INCLUDE/nccl.h" ] || NCCL_INCLUDE=$d
+done
+[ -f "$NCCL_INCLUDE/nccl.h" ] || NCCL_INCLUDE=$(dirname "$(find / -xdev -name nccl.h -path '*include*' 2>/dev/null | head -n 1)")
+# Gloo's headers: PyTorch's own where it ships them, else Debian's (staged, or installed).
 GLOO_INCLUDE=$TORCH_INCLUDE
-[ -f "$GLOO_INCLUDE/gloo/config.h" ] || GLOO_INCLUDE=$SYSROOT/gloo-include
+for d in "$SYSROOT/gloo-include" "$SYSROOT/usr/include"; do
+  [ -f "$GLOO_INCLUDE/gloo/config.h" ] || GLOO_INCLUDE=$d
+done
 
+# shellcheck source=scripts/cuda_config.sh
+source "$ROOT/scripts/cuda_config.sh"
 configure() {
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMA_WITH_OPENCV=OFF \
+  cmake -S "$ROOT" -B "$BUILD" "${CMA_CUDA_CMAKE_FLAGS[@]}" \
     -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$SYSROOT/usr" -DCMAKE_LIBRARY_ARCHITECTURE=x86_64-linux-gnu \
-    -DGLOO_INCLUDE_DIR="$GLOO_INCLUDE" -DCMA_NCCL_INCLUDE_DIR="$NCCL_INCLUDE" -DTORCH_CUDA_ARCH_LIST=9.0
+    -DGLOO_INCLUDE_DIR="$GLOO_INCLUDE" -DCMA_NCCL_INCLUDE_DIR="$NCCL_INCLUDE"
 }
 step configure configure.log configure
 [ "${rc[configure]}" -eq 0 ] || exit 1
 step build build.log cmake --build "$BUILD" -j "$(nproc)"
 [ "${rc[build]}" -eq 0 ] || exit 1
 
-# The CUDA cases first (the point of this run), then the whole suite.
-step cuda_tests cuda_tests.log "$BUILD/tests/cma_tests" \
-  --gtest_filter='Cuda.*:DeviceForRank.*:Resume.Cuda*:*cuda_fp32*:*cuda_fp16*' --gtest_color=no
-step suite ctest.log ctest --test-dir "$BUILD" -j 8 --timeout 240 --output-on-failure
+# The CUDA cases first (the point of this run). Where the process sees no GPU they all skip, and a
+# run that tested nothing must not pass: the step fails unless every case ran and passed
+# (scripts/gtest_ran_all.py reads GoogleTest's report). The rest needs a GPU, so it stops there.
+CUDA_FILTER='Cuda.*:Resume.Cuda*:*cuda_fp32*:*cuda_fp16*'
+cuda_tests() {  # cuda_tests NAME FILTER: the cases, then the check that none skipped
+  "$BUILD/tests/cma_tests" --gtest_filter="$2" --gtest_color=no --gtest_output="json:$OUT/$1.json"
+  local tests_rc=$?
+  "$PY" "$ROOT/scripts/gtest_ran_all.py" "$OUT/$1.json" || return 1
+  return $tests_rc
+}
+step cuda_tests cuda_tests.log cuda_tests cuda_tests "$CUDA_FILTER"
+[ "${rc[cuda_tests]}" -eq 0 ] || { echo "gpu_check: the CUDA tests did not all run and pass; stopping" >&2; exit 1; }
+# Bitwise resume in fp16 again, in a second process: a pass must not be luck. Its log says which
+# attention kernel ran (--deterministic: unfused).
+step cuda_resume_again cuda_resume_again.log cuda_tests cuda_resume_again 'Resume.CudaFp16*'
+grep -h "attention on CUDA" "$OUT/cuda_tests.log" "$OUT/cuda_resume_again.log" | sort -u >"$OUT/attention.txt"
+cat "$OUT/attention.txt"
+step suite ctest.log ctest --test-dir "$BUILD" -j 8 --output-on-failure
 
 BENCH_ARGS=${CMA_GPU_BENCH_ARGS:---device cuda --batches 32,128 --modes model,cache,jpeg --warmup 2 --steps 5 --videos 160}
 REF_ARGS=()

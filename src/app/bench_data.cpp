@@ -1,6 +1,7 @@
 // `cma bench data`: frames/s of the loader from frame folders and from the frame cache, and the
 // tokenizer's captions/s, on the same tree and worker count in one run (ratios printed).
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "cma/data/msrvtt.h"
 #include "cma/data/synthetic.h"
 #include "cma/data/tokenizer.h"
+#include "bench_util.h"
 
 namespace cma::app {
 namespace {
@@ -28,7 +30,7 @@ struct DataArgs {
   std::string bpe_vocab;     // CLIP vocabulary (else the byte tokenizer is timed)
 };
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+using bench::now;
 
 // Reads every batch of one epoch; returns frames per second.
 double frames_per_second(const std::vector<data::Pair>& pairs, const data::FrameSource& src, const DataArgs& a,

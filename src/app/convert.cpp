@@ -26,10 +26,6 @@ struct ConvertArgs {
   bool force = false;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 // The input as a file: an existing path, or a model name such as ViT-B/32 looked up in
 // ~/.cache/clip/ the way --pretrained_clip_name is. Something that looks like a path (it has a
 // folder or an extension) and is missing is reported as that path, not as a model name.

@@ -32,8 +32,6 @@ constexpr bool kPictures = true;  // curves.png and gallery.png are drawn with O
 constexpr bool kPictures = false;
 #endif
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
 std::string num(double v) {
   std::ostringstream o;
   o << v;

@@ -35,6 +35,10 @@ void Progress::finish() {
   if (tty_ && last_done_ >= 0) std::fprintf(stderr, "\n");
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 std::string grouped(int64_t n) {  // 151277313 -> "151,277,313"
   std::string s = std::to_string(n), out;
   for (size_t i = 0; i < s.size(); ++i) {

@@ -102,6 +102,10 @@ void bind_run_options(ConfigBinder& b, train::RunConfig& c) {
          "CPU matrix products: auto (oneDNN when LibTorch has it) | onednn (one thread pool for everything) | "
          "openblas (OpenBLAS's own threads; elementwise ops on one)")
       .on_resume(OnResume::Free);
+  b.bind_switch("train", "deterministic", &t.deterministic,
+                "CUDA: deterministic kernels and unfused attention, so that a run and its resume repeat their bits "
+                "(slower; the CPU path is deterministic either way)")
+      .on_resume(OnResume::Free);
 
   // How ranks meet, and how results are printed, never change what is trained.
   b.bind("dist", "dist_backend", &c.dist.backend, "auto | none | gloo | nccl").on_resume(OnResume::Free);

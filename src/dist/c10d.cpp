@@ -75,6 +75,19 @@ std::shared_ptr<::gloo::transport::Device> make_device(const DistOptions& o, con
 }
 #endif
 
+// LibTorch 2.x's TCPStore asks for its libuv server by default, and refuses to start where LibTorch
+// was built without libuv (Debian's 2.6 is): such a store is made again with the classic server,
+// which speaks the same protocol. LibTorch 1.13's options have no such field.
+template <typename Options>
+auto use_classic_server(Options& so, int) -> decltype(so.useLibUV = false, true) {
+  so.useLibUV = false;
+  return true;
+}
+template <typename Options>
+bool use_classic_server(Options&, long) {
+  return false;
+}
+
 // The rendezvous store (the top of this file says which and why). Rank 0's store waits until every
 // other rank has joined, so a rank that never comes fails here, within the timeout.
 c10::intrusive_ptr<c10d::Store> make_store(const DistOptions& o, const LaunchInfo& l, bool one_node) {
@@ -85,7 +98,13 @@ c10::intrusive_ptr<c10d::Store> make_store(const DistOptions& o, const LaunchInf
   so.isServer = l.rank == 0;
   so.numWorkers = l.world_size;
   so.timeout = timeout;
-  return c10::make_intrusive<c10d::TCPStore>(o.master_addr, so);
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(o.master_addr, so);
+  } catch (const c10::Error& e) {
+    const std::string text = e.what_without_backtrace();
+    if (text.find("libuv") == std::string::npos || !use_classic_server(so, 0)) throw;
+    return c10::make_intrusive<c10d::TCPStore>(o.master_addr, so);
+  }
 }
 
 // Where the ranks meet, for messages: the address and port they were given, and on one node the

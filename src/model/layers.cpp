@@ -5,13 +5,47 @@
 #include <torch/csrc/autograd/functions/utils.h>
 #include <torch/version.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <functional>
+#include <string>
 
 #include "cma/core/error.h"
+#include "cma/core/log.h"
 #include "cma/model/cpu_gemm.h"
 #include "cma/model/item_gemm.h"
 
 namespace cma::model {
+
+void use_deterministic_algorithms(bool on) {
+  // cuBLAS repeats its sums only with a fixed workspace; it reads this before its first handle.
+  if (on) ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
+  // warn_only: an operation with no deterministic kernel warns, naming itself, rather than stopping
+  // a run; the bitwise resume test on the GPU catches any that changes bits.
+  at::globalContext().setDeterministicAlgorithms(on, /*warn_only=*/true);
+}
+
+namespace {
+
+#if TORCH_VERSION_MAJOR >= 2
+// Which attention kernel ran on CUDA, said once per process for each path: flash, memory-efficient and cuDNN
+// differ in memory and speed, and only the unfused path repeats its bits.
+void log_cuda_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const c10::optional<torch::Tensor>& mask, bool fused) {
+  static std::atomic<bool> said[2] = {false, false};
+  if (said[fused].exchange(true)) return;
+  if (!fused) {
+    log::info("model", "attention on CUDA: unfused (math), for --deterministic");
+    return;
+  }
+  static const char* const names[] = {"math", "flash attention", "memory-efficient attention", "cuDNN attention"};
+  const int64_t choice = at::_fused_sdp_choice(q, k, v, mask, 0.0, false, 1.0);
+  log::info("model", "attention on CUDA: fused scaled_dot_product_attention, {} backend",
+            choice >= 0 && choice < 4 ? names[choice] : ("#" + std::to_string(choice)).c_str());
+}
+#endif
+
+}  // namespace
 
 torch::Tensor layer_norm_fp32(const torch::Tensor& x, const torch::nn::LayerNorm& ln) {
   const auto& o = ln->options;
@@ -48,12 +82,16 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& q_in, const torch::Ten
 #if TORCH_VERSION_MAJOR >= 2
   if (q.is_cuda()) {
     // Fused attention on the GPU (LibTorch 2.x): the [B, H, Q, T] scores never reach memory. q is
-    // already scaled, hence scale 1.
+    // already scaled, hence scale 1. Under --deterministic the unfused path below runs instead.
     c10::optional<torch::Tensor> m;
     if (mask.defined()) m = (mask.dim() == 3 ? mask.unsqueeze(1) : mask).to(q.scalar_type());
-    auto fused = at::scaled_dot_product_attention(q, k, v, m, 0.0, false, 1.0);            // [B, H, Q, hd]
-    fused = fused.transpose(1, 2).reshape({B, Q, D});                                       // [B, Q, D]
-    return item_linear(fused, out_proj->weight, out_proj->bias);
+    const bool fused = !at::globalContext().deterministicAlgorithms();
+    log_cuda_attention(q, k, v, m, fused);
+    if (fused) {
+      auto out = at::scaled_dot_product_attention(q, k, v, m, 0.0, false, 1.0);              // [B, H, Q, hd]
+      out = out.transpose(1, 2).reshape({B, Q, D});                                         // [B, Q, D]
+      return item_linear(out, out_proj->weight, out_proj->bias);                          // [B, Q, D]
+    }
   }
 #endif
   auto scores = cpu_matmul(q, k.transpose(-2, -1));                                        // [B, H, Q, T]

@@ -13,6 +13,7 @@
 #include "cma/data/shuffle.h"
 #include "cma/dist/communicator.h"
 #include "cma/model/cpu_gemm.h"
+#include "cma/model/layers.h"
 #include "cma/model/precision.h"
 #include "cma/model/weights.h"
 #include "cma/train/checkpoint.h"
@@ -56,6 +57,7 @@ void Trainer::build_model(const std::string& weights) {
                        "(bf16's numerics at fp32's speed; LibTorch's own bf16 fallback is far slower)");
   }
   model_->apply_precision(precision);
+  model::use_deterministic_algorithms(cfg_.train.deterministic);
   model_->to(device_);
   auto selected = select_trainables(*model_, cfg_.train);
   trainable_ = std::move(selected.tensors);

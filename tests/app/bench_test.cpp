@@ -55,6 +55,27 @@ TEST(Bench, StepTimesEachVariantAndTheReferenceInOneRun) {
   }
 }
 
+// A baseline is timed at its best settings: the reference runs at 1 thread and at all threads, and the
+// ratios divide by the faster. The stand-in is slower at 2 threads (5 s) than at 1 (2.5 s), as the
+// reference is on 2 cores, where its BLAS and OpenMP pools fight.
+TEST(Bench, StepDividesByTheReferencesFastestThreadCount) {
+  const TempDir tmp("bench_step_threads");
+  const std::string ref = tmp / "ref_threads.sh";
+  std::ofstream(ref) << "case \"$4\" in 1) s=2.500 ;; 2) s=5.000 ;; *) echo \"unexpected threads $4\"; exit 9 ;; esac\n"
+                     << "echo \"reference step: threads $4: median $s s/step\"\n";
+  const std::string two = " bench step --weights random:tiny --batch 2 --frames 2 --words 8 --steps 1 --threads 2";
+  const auto r = run_cli(two + " --precision fp32 --cpu_gemm openblas --python sh --reference " + ref);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("step   2.500 s at 1 thread "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("step   5.000 s at 2 threads "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("divide by its fastest, 2.500 s at 1 thread"), std::string::npos) << r.output;
+  std::smatch m;
+  const std::string out = r.output;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("ratio cma fp32 OpenBLAS / reference fp32 \\(same run\\): ([0-9.]+)")))
+      << r.output;
+  EXPECT_NEAR(std::stod(m[1]), step_seconds(out, "cma fp32 OpenBLAS") / 2.5, 1e-3) << r.output;
+}
+
 TEST(Bench, StepWithoutTheReferenceSaysSo) {
   const auto r = run_cli(kTiny + " --precision fp32 --cpu_gemm openblas", "CMA_REF_STEP_BENCH=");
   ASSERT_EQ(r.exit_code, 0) << r.output;

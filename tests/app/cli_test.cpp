@@ -23,9 +23,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Also one compute thread: under ctest -j 2, two runs each with a oneDNN pool over every core fight
+// (Cli.SigtermCheckpointsAndRerunResumesBitwise took 88 s on a 2-core AVX-512 machine).
 std::string data_flags(const TinyTree& tree) {
   return " --anno_path " + data::synthetic_anno_path(tree.root) + " --features_path " +
-         data::synthetic_features_path(tree.root);
+         data::synthetic_features_path(tree.root) + " --threads 1";
 }
 
 // The CLIP BPE vocabulary vendored in third_party/clip/.
@@ -158,7 +160,7 @@ TEST(Cli, DemoPathSyntheticPrepareTrainEval) {
   EXPECT_NE(r.output.find("added 14 videos"), std::string::npos) << r.output;
   r = run_cli("prepare --out " + root + "/frames.cache --frame-size 32" + data);  // nothing left to add
   EXPECT_NE(r.output.find("added 0 videos"), std::string::npos) << r.output;
-  const std::string cfg = " --config " + std::string(CMA_SOURCE_DIR) + "/configs/tiny_demo.json";
+  const std::string cfg = " --config " + std::string(CMA_SOURCE_DIR) + "/configs/tiny_demo.json --threads 1";
   r = run_cli("train" + cfg + " --epochs 2" + data + " --frames-cache " + root + "/frames.cache --output_dir " + root + "/run");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = run_cli("eval" + cfg + data + " --adapters " + root + "/run/adapters_best.safetensors --dsl --output_dir " + root + "/eval");
@@ -191,7 +193,7 @@ TEST(Cli, MpirunTwoRanksTrain) {
   const std::string out = tree / "mpirun";
   const std::string port = std::to_string(free_port());
   const std::string cmd = "mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(CMA_BINARY) +
-                          " train --config " + CMA_SOURCE_DIR + "/configs/tiny_demo.json --epochs 1 --threads 1" +
+                          " train --config " + CMA_SOURCE_DIR + "/configs/tiny_demo.json --epochs 1" +
                           data_flags(tree) + " --master_port " + port + " --output_dir " + out + " > " + out +
                           ".log 2>&1";
   const int status = std::system(cmd.c_str());

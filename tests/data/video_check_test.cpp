@@ -23,6 +23,8 @@
 
 namespace {
 
+// Every case encodes its images with OpenCV.
+#if CMA_WITH_OPENCV
 using cma::data::check_image_header;
 using cma::testing::TempDir;
 
@@ -46,7 +48,6 @@ std::string header_error(const std::vector<uint8_t>& bytes) {
   return "";
 }
 
-#if CMA_WITH_OPENCV
 std::vector<uint8_t> encode(const std::string& ext, int w, int h) {
   std::vector<uint8_t> out;
   cv::Mat img(h, w, CV_8UC3);

@@ -92,16 +92,16 @@ train::RunConfig parse_train_flags(const std::vector<std::string>& flags) {
   return c;
 }
 
-struct Outcome {
+struct RunOutcome {
   int rc = -1;
   int64_t first_step = 0;  // global_step after the first optimizer step this run took
   int64_t last_step = 0;
 };
 
-Outcome run_to(const train::RunConfig& c, int64_t stop_at = 0) {
+RunOutcome run_to(const train::RunConfig& c, int64_t stop_at = 0) {
   auto comm = dist::make_single_process();
   train::Trainer t(c, *comm);
-  Outcome o;
+  RunOutcome o;
   t.on_step = [&](const train::TrainState& s) {
     if (o.first_step == 0) o.first_step = s.global_step;
     o.last_step = s.global_step;

@@ -73,11 +73,13 @@ TEST(Resume, InterruptedRunIsBitwiseIdentical) {
 }
 
 #if CMA_WITH_CUDA
-// The reference's fp16 mode on the GPU: fp16 backbone, fp16 adapters and optimizer state.
+// The reference's fp16 mode on the GPU: fp16 backbone, fp16 adapters and optimizer state. Bitwise
+// equality across two runs on a GPU needs --deterministic (model/layers.h says what it changes).
 TEST(Resume, CudaFp16AdaptersInterruptedRunIsBitwiseIdentical) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "built with CUDA, but no GPU is visible";
   expect_interrupted_run_is_bitwise_identical([](train::RunConfig& c) {
     c.train.device = "cuda";
+    c.train.deterministic = true;
     c.model.precision = "fp16";
     c.model.adapter.convert2fp16 = true;
   });

@@ -20,6 +20,9 @@ class Progress {
   int64_t last_done_ = -1;
 };
 
+// Seconds since `t0` on the steady clock, for the timings commands print.
+double seconds_since(std::chrono::steady_clock::time_point t0);
+
 // A count with thousands separators, as the commands print parameter and byte counts:
 // 151277313 -> "151,277,313".
 std::string grouped(int64_t n);

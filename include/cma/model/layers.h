@@ -10,6 +10,12 @@
 
 namespace cma::model {
 
+// Bitwise-repeatable runs on CUDA (--deterministic): LibTorch's deterministic kernels (index
+// backward without atomics, cuBLAS with a fixed workspace) and attention through the unfused path,
+// whose kernels are all deterministic; the fused kernels' backward may add in any order. Slower,
+// and more memory: the attention scores are stored. The CPU path is deterministic either way.
+void use_deterministic_algorithms(bool on);
+
 // LayerNorm computed in fp32 and cast back (the reference's fp16-safe LayerNorm; a no-op cast in fp32).
 torch::Tensor layer_norm_fp32(const torch::Tensor& x, const torch::nn::LayerNorm& ln);
 

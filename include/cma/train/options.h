@@ -52,6 +52,7 @@ struct TrainOptions {
   std::string device = "cpu";           // cpu | cuda | cuda:N
   int threads = 0;                      // compute threads (0: all cores)
   std::string cpu_gemm = "auto";        // auto | onednn | openblas: the CPU's matrix library (model/cpu_gemm.h)
+  bool deterministic = false;           // CUDA: the same bits on every run, so resume is exact (model/layers.h)
 
   void validate() const;
 };
