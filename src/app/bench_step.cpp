@@ -41,7 +41,7 @@ struct StepArgs {
   int steps = 3;       // timed steps (after one warm-up step)
   int threads = 0;     // 0: all cores
   std::string precisions = "fp32,bf16";
-  std::string gemms = "onednn,openblas";  // fp32 runs each; the first is cma's, bf16 runs on it
+  std::string gemms = "auto,openblas";  // fp32 runs each library once; the first is cma's, bf16 runs on it
   bool unpruned = false;                  // also the step without the last block's pruning
   std::string reference;                  // the reference's step benchmark script
   std::string python = "python3";
@@ -162,12 +162,25 @@ void print_ratios(const std::vector<Variant>& done, double reference) {
   }
 }
 
+// The names given, each library once: "auto" is oneDNN or OpenBLAS (model/cpu_gemm.h), so it may
+// repeat another name. Refuses a bad name, or oneDNN where it fails its check, before any work.
+std::vector<std::string> distinct_libraries(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  std::vector<model::CpuGemm> seen;
+  for (const auto& n : names) {
+    const auto g = model::parse_cpu_gemm(n);
+    if (std::find(seen.begin(), seen.end(), g) != seen.end()) continue;
+    seen.push_back(g);
+    out.push_back(n);
+  }
+  return out;
+}
+
 void run_bench_step(const StepArgs& a) {
   const auto precisions = split_list(a.precisions);
-  const auto gemms = split_list(a.gemms);
+  const auto gemms = distinct_libraries(split_list(a.gemms));
   for (const auto& p : precisions) require(p == "fp32" || p == "bf16", "--precision: '" + p + "' is not fp32 or bf16");
   require(!precisions.empty() && !gemms.empty(), "--precision and --cpu_gemm each need at least one value");
-  for (const auto& g : gemms) model::parse_cpu_gemm(g);  // refuses a bad name before any work
   require(a.reference.empty() || std::filesystem::is_regular_file(a.reference),
           "--reference " + a.reference + ": no such file (the reference's step benchmark, ref_step_bench.py)");
 

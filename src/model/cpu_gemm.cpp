@@ -2,12 +2,14 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/mkldnn_linear.h>
 #include <dlfcn.h>
 
 #include <atomic>
 
 #include "cma/core/error.h"
+#include "cma/core/log.h"
 
 namespace cma::model {
 namespace {
@@ -32,18 +34,50 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& w, cons
   return y.to_dense().view(sizes);                                       // [.., Dout]
 }
 
+OneDnnCheck run_onednn_check() {
+  if (!at::hasMKLDNN()) return {false, "this LibTorch was built without oneDNN (MKLDNN)"};
+  const torch::NoGradGuard no_grad;
+  const auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
+  for (const int64_t dout : {33, 131, 496, 752}) {
+    const int64_t rows = 96, din = 64;
+    const auto x = at::randn({rows, din}, gen, torch::kFloat);
+    const auto w = at::randn({dout, din}, gen, torch::kFloat);
+    const auto b = at::randn({dout}, gen, torch::kFloat);
+    const auto want = torch::addmm(b.to(torch::kDouble), x.to(torch::kDouble), w.to(torch::kDouble).t());
+    const auto got = onednn_linear(x, w, b).to(torch::kDouble);
+    const double err = (got - want).abs().max().item<double>() / want.abs().max().item<double>();
+    if (!(err < 1e-4)) {
+      return {false, "this LibTorch's oneDNN inner product is wrong on this CPU ([" + std::to_string(rows) + ", " +
+                         std::to_string(din) + "] x [" + std::to_string(dout) + ", " + std::to_string(din) +
+                         "]^T: relative error " + std::to_string(err) + ")"};
+    }
+  }
+  return {true, "oneDNN's products checked against float64"};
+}
+
 }  // namespace
+
+const OneDnnCheck& onednn_check() {
+  static const OneDnnCheck check = run_onednn_check();
+  return check;
+}
 
 CpuGemm parse_cpu_gemm(const std::string& name) {
   if (name == "openblas") return CpuGemm::openblas;
   if (name == "onednn") {
-    require(at::hasMKLDNN(), "--cpu_gemm onednn: this LibTorch was built without oneDNN (MKLDNN); use openblas");
+    require(onednn_check().ok, "--cpu_gemm onednn: " + onednn_check().detail + "; use --cpu_gemm openblas");
     return CpuGemm::onednn;
   }
   // oneDNN multiplies fp32 about twice as fast as OpenBLAS on AVX-512 CPUs; on AVX2 the two were
   // level in `cma bench step`, and one pool on every core loses more than it gains when several
-  // processes share the cores (a tiny model's step does little but wake threads).
-  if (name == "auto") return at::hasMKLDNN() && __builtin_cpu_supports("avx512f") ? CpuGemm::onednn : CpuGemm::openblas;
+  // processes share the cores (a tiny model's step does little but wake threads). A oneDNN whose
+  // products are wrong here is never chosen.
+  if (name == "auto") {
+    if (!at::hasMKLDNN() || !__builtin_cpu_supports("avx512f")) return CpuGemm::openblas;
+    if (onednn_check().ok) return CpuGemm::onednn;
+    log::warn("model", "--cpu_gemm auto: OpenBLAS, not oneDNN: {}", onednn_check().detail);
+    return CpuGemm::openblas;
+  }
   throw Error("--cpu_gemm '" + name + "' is not one of auto, onednn, openblas");
 }
 

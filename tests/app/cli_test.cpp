@@ -16,6 +16,7 @@
 #include "cli_util.h"
 #include "cma/core/safetensors.h"
 #include "cma/core/tensor_io.h"
+#include "cma/model/cpu_gemm.h"
 
 #if CMA_HAVE_SYNTHETIC_FRAMES
 namespace cma::testing {
@@ -177,7 +178,7 @@ TEST(Cli, DemoPathSyntheticPrepareTrainEval) {
   }
   // Each library on request (their numbers may differ in the last bits, so no comparison).
   for (const std::string lib : {"openblas", "onednn"}) {
-    if (lib == "onednn" && !at::hasMKLDNN()) continue;
+    if (lib == "onednn" && !model::onednn_check().ok) continue;  // refused here (CpuGemm.WrongOneDnnIsNeverChosen)
     r = run_cli("eval" + cfg + data + " --adapters " + root + "/run/adapters_best.safetensors --cpu_gemm " + lib +
                 " --output_dir " + root + "/eval_" + lib);
     ASSERT_EQ(r.exit_code, 0) << r.output;

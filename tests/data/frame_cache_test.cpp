@@ -314,7 +314,8 @@ TEST(FrameCache, ConcurrentReadersSeeTheSameBytes) {
   EXPECT_EQ(bad.load(), 0);
 }
 
-#if CMA_WITH_OPENCV
+// Frame folders: synthetic JPEG frames, written and decoded by OpenCV or, without it, TurboJPEG.
+#if CMA_HAVE_SYNTHETIC_FRAMES
 
 TEST(FrameCache, FromFoldersHoldsEveryFrameResizedAndCropped) {
   TempDir dir;
@@ -370,6 +371,9 @@ TEST(FrameCache, FromFoldersSkipsUnreadableFrames) {
   EXPECT_EQ(r.frame_count("video0"), 2);
 }
 
+#endif
+
+#if CMA_WITH_OPENCV  // reading videos
 TEST(FrameCache, FromVideosTakesOneFramePerSecond) {
   TempDir dir;
   // 4 fps for 3.5 s: frames 0, 4, 8, 12 are the whole seconds. Each frame is one flat grey level
@@ -394,11 +398,9 @@ TEST(FrameCache, FromVideosTakesOneFramePerSecond) {
 }
 
 #else
-
-TEST(FrameCache, FoldersAndVideosNeedOpenCv) {
-  GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no frame decoding";
+TEST(FrameCache, FromVideosTakesOneFramePerSecond) {
+  GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no video decoding";
 }
-
 #endif
 
 }  // namespace

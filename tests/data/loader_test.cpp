@@ -235,7 +235,8 @@ TEST(Loader, RejectsASamplerOfAnotherSplit) {
   EXPECT_THROW(run(pairs, src, small_options(1, 1), sampler), cma::Error);
 }
 
-#if CMA_WITH_OPENCV
+// Synthetic JPEG trees are written and read back by OpenCV or, without it, TurboJPEG.
+#if CMA_HAVE_SYNTHETIC_FRAMES
 
 // A synthetic MSR-VTT tree with 3..7 frames per video (max_frames 5: padded and sampled videos).
 struct Tree {
@@ -358,7 +359,7 @@ TEST(LoaderBench, DISABLED_FramesPerSecondFoldersVsCache) {
 
 #else
 
-TEST(LoaderSources, NeedOpenCv) { GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no frame decoding"; }
+TEST(LoaderSources, NeedAJpegCodec) { GTEST_SKIP() << "built without OpenCV and TurboJPEG: no JPEG frames"; }
 
 #endif
 

@@ -13,13 +13,10 @@
 
 #include "cma/core/error.h"
 #include "cma/core/log.h"
+#include "cma/data/image.h"
 #include "annotation_test_util.h"
 #include "msrvtt_tree.h"
 
-#if CMA_WITH_OPENCV
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#endif
 
 namespace {
 
@@ -191,7 +188,8 @@ TEST(MsrvttFrames, ListsSortedImageFilesOnly) {
   EXPECT_EQ(cma::data::frame_folder(o, "video0"), folder.string());
 }
 
-#if CMA_WITH_OPENCV
+// Synthetic JPEG frames: written and decoded by OpenCV or, without it, TurboJPEG.
+#if CMA_HAVE_SYNTHETIC_FRAMES
 
 TEST(MsrvttTree, SyntheticTreeSplitsAndFrames) {
   TempDir dir;
@@ -213,9 +211,9 @@ TEST(MsrvttTree, SyntheticTreeSplitsAndFrames) {
 
   const auto frames = cma::data::list_frame_files(cma::data::frame_folder(o, "video0"));
   EXPECT_EQ(frames, (std::vector<std::string>{"00000.jpg", "00001.jpg", "00002.jpg", "00003.jpg"}));
-  const cv::Mat img = cv::imread(cma::data::frame_folder(o, "video0") + "/00000.jpg");
-  EXPECT_EQ(img.cols, 32);
-  EXPECT_EQ(img.rows, 24);
+  const cma::data::Image img = cma::data::decode_image(cma::data::frame_folder(o, "video0") + "/00000.jpg");
+  EXPECT_EQ(img.width, 32);
+  EXPECT_EQ(img.height, 24);
 
   DataOptions o7 = o;
   o7.train7k = true;
@@ -237,15 +235,15 @@ TEST(MsrvttTree, SyntheticTreeIsDeterministic) {
 TEST(MsrvttFrames, ListsImagesOfAnyExtensionSortedByName) {
   TempDir dir;
   const DataOptions o = cma::testing::make_msrvtt_tree(dir.path(), 1, 1, 1, 2, 16, 16);
-  // A PNG frame next to the JPEGs still counts, and sorts by name.
-  cv::imwrite(cma::data::frame_folder(o, "video0") + "/00001a.png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)));
+  // A PNG frame next to the JPEGs still counts, and sorts by name (listing reads no pixels).
+  std::ofstream(cma::data::frame_folder(o, "video0") + "/00001a.png", std::ios::binary) << "\x89PNG\r\n\x1a\n";
   EXPECT_EQ(cma::data::list_frame_files(cma::data::frame_folder(o, "video0")),
             (std::vector<std::string>{"00000.jpg", "00001.jpg", "00001a.png"}));
 }
 
 #else
 
-TEST(MsrvttTree, NeedsOpenCv) { GTEST_SKIP() << "built without OpenCV (CMA_WITH_OPENCV): no synthetic frames"; }
+TEST(MsrvttTree, NeedsAJpegCodec) { GTEST_SKIP() << "built without OpenCV and TurboJPEG: no synthetic frames"; }
 
 #endif
 

@@ -1,5 +1,6 @@
 // Test helpers: a small MSR-VTT-shaped tree in a folder (see cma/data/synthetic.h for the layout),
-// usually a TempDir from test_tmp.h. make_msrvtt_tree needs OpenCV (CMA_WITH_OPENCV).
+// usually a TempDir from test_tmp.h. make_msrvtt_tree needs a JPEG encoder: OpenCV or TurboJPEG
+// (CMA_HAVE_SYNTHETIC_FRAMES).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -11,7 +12,7 @@
 
 namespace cma::testing {
 
-#if CMA_WITH_OPENCV
+#if CMA_HAVE_SYNTHETIC_FRAMES
 // Writes a synthetic MSR-VTT tree under `dir` (anns/ and frames/) and returns DataOptions whose
 // anno_path and features_path point at it (other fields at their defaults). Training videos are
 // video0 .. video{num_train_videos-1}; the last `videos_without_folder` of them have no frame

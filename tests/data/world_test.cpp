@@ -411,7 +411,7 @@ TEST(WorldTree, BmpFramesHoldTheDrawnPixels) {
             << "pixel " << x << "," << y << " channel " << ch;
 }
 
-#if CMA_WITH_OPENCV
+#if CMA_HAVE_SYNTHETIC_FRAMES  // OpenCV or TurboJPEG decodes them
 // The JPEG frames decode to the drawn frames (within JPEG's loss) and show each clip's motion.
 TEST(WorldTree, JpegFramesShowTheMotion) {
   if (!world_jpeg_available()) GTEST_SKIP() << "built without TurboJPEG: the world writes BMP frames";
@@ -436,7 +436,7 @@ TEST(WorldTree, JpegFramesShowTheMotion) {
   }
 }
 #else
-TEST(WorldTree, JpegFramesShowTheMotion) { GTEST_SKIP() << "built without OpenCV: no decoder to read the frames back"; }
+TEST(WorldTree, JpegFramesShowTheMotion) { GTEST_SKIP() << "built without OpenCV and TurboJPEG: no decoder to read the frames back"; }
 #endif
 
 }  // namespace

@@ -1,9 +1,12 @@
 // The CPU's matrix products (model/cpu_gemm.h, model/item_gemm.h): oneDNN agrees with OpenBLAS in
 // value and in all three gradients; per-item products give an item the same bits wherever it
 // sits, on several threads; bf16 products round like bf16 whether native or computed in fp32;
-// --cpu_gemm names are checked.
+// --cpu_gemm names are checked, and a oneDNN whose products are wrong on this CPU is never chosen.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <iostream>
+#include <vector>
 
 #include "cma/core/error.h"
 #include "cma/model/cpu_gemm.h"
@@ -18,6 +21,17 @@ class WithGemm {
   WithGemm(CpuGemm g, int threads) { use_cpu_gemm(g, threads); }
   ~WithGemm() { use_cpu_gemm(CpuGemm::openblas, 1); }
 };
+
+// The libraries cma may use here: oneDNN only where its products pass cma's check (model/cpu_gemm.h;
+// CpuGemm.WrongOneDnnIsNeverChosen covers the other case).
+std::vector<CpuGemm> usable_gemms() {
+  if (onednn_check().ok) return {CpuGemm::onednn, CpuGemm::openblas};
+  std::cout << "[ note ] oneDNN left out: " << onednn_check().detail << "\n";
+  return {CpuGemm::openblas};
+}
+
+#define SKIP_UNLESS_ONEDNN_USABLE() \
+  if (!onednn_check().ok) GTEST_SKIP() << "cma does not use oneDNN here: " << onednn_check().detail
 
 // Largest |a - b| relative to b's largest magnitude.
 double rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
@@ -40,7 +54,7 @@ LinearResult linear_with_grads(CpuGemm g, const torch::Tensor& x0, const torch::
 }
 
 TEST(CpuGemm, OneDnnMatchesOpenBlasWithGradients) {
-  if (!at::hasMKLDNN()) GTEST_SKIP() << "this LibTorch has no oneDNN";
+  SKIP_UNLESS_ONEDNN_USABLE();
   torch::manual_seed(0);
   // A [items, tokens, D] activation like a transformer's, with sizes that are not multiples of any block.
   const auto x = torch::randn({3, 37, 70});
@@ -60,7 +74,7 @@ TEST(CpuGemm, OneDnnMatchesOpenBlasWithGradients) {
 }
 
 TEST(CpuGemm, FrozenWeightsGetNoGradientAndTheInputDoes) {
-  if (!at::hasMKLDNN()) GTEST_SKIP() << "this LibTorch has no oneDNN";
+  SKIP_UNLESS_ONEDNN_USABLE();
   const WithGemm scope(CpuGemm::onednn, 2);
   torch::manual_seed(1);
   auto x = torch::randn({5, 16}).requires_grad_(true);
@@ -73,7 +87,7 @@ TEST(CpuGemm, FrozenWeightsGetNoGradientAndTheInputDoes) {
 }
 
 TEST(CpuGemm, PerItemProductsIgnoreNeighboursOnSeveralThreads) {
-  for (const auto g : {CpuGemm::onednn, CpuGemm::openblas}) {
+  for (const auto g : usable_gemms()) {
     SCOPED_TRACE(cpu_gemm_name(g));
     const WithGemm scope(g, 2);
     const torch::NoGradGuard no_grad;
@@ -108,7 +122,7 @@ TEST(CpuGemm, Bf16ProductsRoundLikeBf16) {
   // correctly rounded bf16 product would give. Native (fp32 accumulation) and emulated paths may
   // each differ from it by an ulp of bf16 (2^-8 relative) from their own summation order.
   const auto want = torch::linear(x.to(torch::kDouble), w.to(torch::kDouble), b.to(torch::kDouble));
-  for (const auto g : {CpuGemm::onednn, CpuGemm::openblas}) {
+  for (const auto g : usable_gemms()) {
     SCOPED_TRACE(cpu_gemm_name(g));
     const WithGemm scope(g, 2);
     const auto y = cpu_linear(x, w, b);
@@ -125,13 +139,42 @@ TEST(CpuGemm, Bf16ProductsRoundLikeBf16) {
   }
 }
 
+// The check tells the truth about a product of the adapters' up-projection shape (496 wide), and a
+// oneDNN that fails it is refused by name and never picked by auto: Debian 13's LibTorch 2.6 gave
+// wrong products there on an AVX-512 AMD EPYC.
+TEST(CpuGemm, WrongOneDnnIsNeverChosen) {
+  if (!at::hasMKLDNN()) GTEST_SKIP() << "this LibTorch has no oneDNN";
+  torch::manual_seed(4);
+  const auto x = torch::randn({100, 70});
+  const auto w = torch::randn({496, 70});
+  const auto b = torch::randn({496});
+  double err = 0;
+  {
+    const WithGemm scope(CpuGemm::onednn, 2);  // forced, as parse_cpu_gemm would not allow
+    const auto want = torch::addmm(b.to(torch::kDouble), x.to(torch::kDouble), w.to(torch::kDouble).t());
+    err = rel_diff(cpu_linear(x, w, b).to(torch::kDouble), want);
+  }
+  EXPECT_EQ(onednn_check().ok, err < 1e-4) << "check: " << onednn_check().detail << "; error here " << err;
+  if (onednn_check().ok) {
+    EXPECT_EQ(parse_cpu_gemm("onednn"), CpuGemm::onednn);
+    return;
+  }
+  EXPECT_EQ(parse_cpu_gemm("auto"), CpuGemm::openblas);
+  try {
+    parse_cpu_gemm("onednn");
+    FAIL() << "accepted --cpu_gemm onednn with wrong products";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("use --cpu_gemm openblas"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CpuGemm, NamesAreChecked) {
   EXPECT_EQ(parse_cpu_gemm("openblas"), CpuGemm::openblas);
-  if (at::hasMKLDNN()) {
+  if (onednn_check().ok) {
     EXPECT_EQ(parse_cpu_gemm("onednn"), CpuGemm::onednn);
   }
   const bool avx512 = __builtin_cpu_supports("avx512f");
-  EXPECT_EQ(parse_cpu_gemm("auto"), at::hasMKLDNN() && avx512 ? CpuGemm::onednn : CpuGemm::openblas);
+  EXPECT_EQ(parse_cpu_gemm("auto"), onednn_check().ok && avx512 ? CpuGemm::onednn : CpuGemm::openblas);
   try {
     parse_cpu_gemm("mkl");
     FAIL() << "accepted --cpu_gemm mkl";

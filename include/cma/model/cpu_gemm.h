@@ -19,9 +19,19 @@ namespace cma::model {
 
 enum class CpuGemm { openblas, onednn };
 
-// "auto" (oneDNN on CPUs with AVX-512 when this LibTorch has it, else OpenBLAS), "onednn" or
-// "openblas"; throws naming --cpu_gemm.
+// "auto" (oneDNN on CPUs with AVX-512 when this LibTorch has it and its products check out, else
+// OpenBLAS), "onednn" or "openblas"; throws naming --cpu_gemm, also for oneDNN whose check fails.
 CpuGemm parse_cpu_gemm(const std::string& name);
+
+// Whether this LibTorch's oneDNN inner product is right on this CPU, checked once per process on a
+// few shapes against a float64 product; `detail` names the first wrong shape and its error. Debian
+// 13's LibTorch 2.6 (oneDNN 3.7) gave relative errors of 0.2-0.7 on an AVX-512 AMD EPYC whenever the
+// output width was not a multiple of 32 (the adapters' up-projections, 496 and 752 wide, among them).
+struct OneDnnCheck {
+  bool ok = false;
+  std::string detail;
+};
+const OneDnnCheck& onednn_check();
 const char* cpu_gemm_name(CpuGemm g);
 
 // The process-wide choice: set once before the model runs (train, eval, bench), read by every
