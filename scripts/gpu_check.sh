@@ -41,7 +41,7 @@ summary() {
     echo "{"
     echo "  \"total_s\": $(elapsed),"
     for k in "${!took[@]}"; do echo "  \"$k\": {\"seconds\": ${took[$k]}, \"exit\": ${rc[$k]}},"; done
-    echo "  \"machine\": \"$(head -n 1 "$OUT/machine.txt" 2>/dev/null | tr -d '"\\')\""
+    echo "  \"card\": \"$(head -n 1 "$OUT/machine.txt" 2>/dev/null | tr -d '"\\')\""
     echo "}"
   } >"$OUT/summary.json"
   cat "$OUT/summary.json"

@@ -18,7 +18,8 @@ def main(path):
         for case in suite.get("testsuite", []):
             name = f"{suite['name']}.{case['name']}"
             if case.get("result") == "SKIPPED" or case.get("status") == "NOTRUN":
-                bad.append(f"skipped: {name}: {'; '.join(s.get('message', '') for s in case.get('skipped', [])) or 'no reason given'}")
+                why = " ".join(" ".join(s.get("message", "") for s in case.get("skipped", [])).split())
+                bad.append(f"skipped: {name}: {why or 'no reason given'}")
             elif case.get("failures"):
                 bad.append(f"failed: {name}")
             else:

@@ -36,7 +36,10 @@ stage() {  # stage NAME COMMAND...: runs it into OUT/NAME.log, recording its tim
 # shellcheck source=scripts/torch2_env.sh
 source "$SRC/scripts/torch2_env.sh"
 stage root bash "$SRC/scripts/torch2_root.sh" "$TORCH2_ROOT" || exit 1
-torch2_enter "$SRC"
+case "$OUT/" in
+  "$SRC/"*) torch2_enter "$SRC" ;;
+  *) torch2_enter "$SRC" "$OUT" ;;  # the logs the root writes land here, not in the root's own folders
+esac
 
 # shellcheck source=scripts/cuda_config.sh
 source "$SRC/scripts/cuda_config.sh"
@@ -62,7 +65,8 @@ if stage configure configure && stage build build && stage links links; then
   stage tests tests
   stage gpu_check_refuses_skips gpu_check_refuses_skips
 fi
-version=$(in_root sh -c "grep -h 'define TORCH_VERSION ' /usr/include/torch/version.h /usr/include/torch/csrc/api/include/torch/version.h 2>/dev/null | head -n 1")
+# LibTorch's version: the string after "#define TORCH_VERSION" (which Debian's header wraps onto the next line).
+version=$(in_root find /usr/include -path '*torch/version.h' -exec grep -h -A1 'define TORCH_VERSION ' {} + 2>/dev/null | tr -d '\n\\')
 
 python3 - "$OUT" "$CONFIG" "$version" "$(( $(date +%s) - t0 ))" \
   "$(for k in "${!took[@]}"; do echo "$k ${took[$k]} ${rc[$k]}"; done)" <<'PY'

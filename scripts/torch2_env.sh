@@ -1,6 +1,6 @@
 # Running commands in the Debian 13 root of scripts/torch2_root.sh; sourced by scripts/torch2_check.sh
 # and scripts/bench_torch_versions.sh. Needs root (chroot, mount).
-#   torch2_enter SRC [EXTRA_DIR...]  mounts /proc, /dev, the checkout SRC and its ../shared (where it
+#   torch2_enter SRC [EXTRA_DIR...]  mounts /proc, /dev, /sys, the checkout SRC and its ../shared (where it
 #                                    is), and each EXTRA_DIR, at the same paths inside the root, so
 #                                    that paths in messages and compile commands are this machine's
 #                                    and the tests find ../shared's fixtures; all are unmounted on exit
@@ -29,6 +29,7 @@ torch2_enter() {
   trap torch2_leave EXIT
   torch2_mount proc /proc proc
   torch2_mount /dev /dev
+  torch2_mount /sys /sys  # LibTorch's CPU detection (cpuinfo) and lscpu read it
   torch2_mount "$src" "$src"
   [ -d "$(dirname "$src")/shared" ] && torch2_mount "$(dirname "$src")/shared" "$(dirname "$src")/shared"
   for d in "$@"; do torch2_mount "$d" "$d"; done
