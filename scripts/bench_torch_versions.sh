@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `cma bench step` on LibTorch 1.13 (./build, Debian 12) and on LibTorch 2.6 (./build-torch2, in the
 # Debian 13 root of scripts/torch2_root.sh), each beside the reference's step on the same torch
-# (Debian's python3-torch: 1.13 here, 2.6 in the root), one after the other in one run. `cma bench
+# (Debian's python3-torch, /usr/bin/python3: 1.13 here, 2.6 in the root), one after the other in one run. `cma bench
 # step` times the reference at 1 thread and at all threads and divides by the faster. Prints a table
 # and writes OUT_DIR/bench_<version>.log. Needs root (chroot), both builds, and $CMA_REF (a folder
 # with the reference's cma/ and clip/ checkouts; ../shared/reference says how).
@@ -15,7 +15,7 @@ shift
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 SRC=$PWD
 REF_BENCH=$(cd "$SRC/.." && pwd)/shared/reference/ref_step_bench.py
-: "${CMA_REF:?set CMA_REF to a folder holding the reference's cma/ and clip/}"
+: "${CMA_REF:?set CMA_REF to a folder holding the cma/ and clip/ checkouts of the reference}"
 CMA_REF=$(cd "$CMA_REF" && pwd)
 [ -f "$REF_BENCH" ] || { echo "bench_torch_versions: $REF_BENCH is missing (../shared)" >&2; exit 1; }
 for b in build/cma build-torch2/cma; do
@@ -31,7 +31,7 @@ bench() {  # bench LABEL COMMAND-PREFIX...: cma bench step and the reference on 
   local label=$1
   shift
   echo "bench_torch_versions: $label"
-  "$@" bench step "${FLAGS[@]}" --reference "$REF_BENCH" --python python3 2>&1 | tee "$OUT/bench_$label.log"
+  "$@" bench step "${FLAGS[@]}" --reference "$REF_BENCH" --python /usr/bin/python3 2>&1 | tee "$OUT/bench_$label.log"
 }
 bench libtorch1.13 env CMA_REF="$CMA_REF" "$SRC/build/cma"
 bench libtorch2.6 in_root env CMA_REF="$CMA_REF" "$SRC/build-torch2/cma"

@@ -75,7 +75,8 @@ CpuGemm parse_cpu_gemm(const std::string& name) {
   if (name == "auto") {
     if (!at::hasMKLDNN() || !__builtin_cpu_supports("avx512f")) return CpuGemm::openblas;
     if (onednn_check().ok) return CpuGemm::onednn;
-    log::warn("model", "--cpu_gemm auto: OpenBLAS, not oneDNN: {}", onednn_check().detail);
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true)) log::warn("model", "--cpu_gemm auto: OpenBLAS, not oneDNN: {}", onednn_check().detail);
     return CpuGemm::openblas;
   }
   throw Error("--cpu_gemm '" + name + "' is not one of auto, onednn, openblas");
