@@ -25,8 +25,8 @@ CpuGemm parse_cpu_gemm(const std::string& name);
 
 // Whether this LibTorch's oneDNN inner product is right on this CPU, checked once per process on a
 // few shapes against a float64 product; `detail` names the first wrong shape and its error. Debian
-// 13's LibTorch 2.6 (oneDNN 3.7) gave relative errors of 0.2-0.7 on an AVX-512 AMD EPYC whenever the
-// output width was not a multiple of 32 (the adapters' up-projections, 496 and 752 wide, among them).
+// 13's LibTorch 2.6 (oneDNN 3.7) gave relative errors of 0.2-0.7 on an AVX-512 AMD EPYC for output
+// widths such as 33, 131, 496 and 752 (the last two are the adapters' up-projections), not for 768.
 struct OneDnnCheck {
   bool ok = false;
   std::string detail;
