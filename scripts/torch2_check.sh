@@ -7,7 +7,8 @@
 #
 #   scripts/torch2_check.sh OUT_DIR        root: $CMA_TORCH2_ROOT, else ~/.cache/cma/trixie
 #                                          build: ./build-torch2 (CMA_TORCH2_BUILD_DIR)
-# Exit status: 0 when the build linked and every test passed or skipped, else 1.
+# Exit status: 0 when the build linked, every test passed or skipped, and gpu_check.sh refused the
+# skipped CUDA tests; else 1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: scripts/torch2_check.sh OUT_DIR}
